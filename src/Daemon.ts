@@ -1,0 +1,19 @@
+/** The whole daemon as one layer: HTTP on top of the loops, the pool and CpuLimit. */
+import { NodeContext } from "@effect/platform-node"
+import { Layer } from "effect"
+import * as Canary from "./Fibers/Canary.js"
+import * as Inbox from "./Fibers/Inbox.js"
+import * as Loops from "./Fibers/Loops.js"
+import { HttpLive } from "./Http/Server.js"
+import * as CpuLimit from "./Layers/CpuLimit.js"
+import * as WorkerPool from "./Layers/WorkerPool.js"
+
+const LoopsLive = Layer.mergeAll(Inbox.layer, Canary.layer)
+
+export const DaemonLive = HttpLive.pipe(
+  Layer.provideMerge(LoopsLive),
+  Layer.provideMerge(Loops.layer),
+  Layer.provideMerge(WorkerPool.layer),
+  Layer.provideMerge(CpuLimit.layer),
+  Layer.provide(NodeContext.layer)
+)

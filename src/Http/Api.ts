@@ -1,0 +1,69 @@
+/**
+ * The HTTP API: one group per feature. Errors carry their status (HttpApiSchema annotations), so every
+ * failure a handler can produce is declared here and answered as a typed JSON body.
+ */
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+import { LoopStatus } from "../Fibers/Loop.js"
+import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
+import { ImageTooLarge, ImageUndecodable, InferenceFailed, OcrResult } from "../Workers/Protocol.js"
+import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
+
+/** Not ready to take traffic: no worker up yet, or the canary failing. */
+export class NotReady extends Schema.TaggedError<NotReady>()(
+  "NotReady",
+  { message: Schema.String, reasons: Schema.Array(Schema.String) },
+  HttpApiSchema.annotations({ status: 503 })
+) {}
+
+export class LoopNotFound extends Schema.TaggedError<LoopNotFound>()(
+  "LoopNotFound",
+  { message: Schema.String, name: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {}
+
+export const PoolStatus = Schema.Struct({
+  size: Schema.Number,
+  ready: Schema.Number,
+  busy: Schema.Number,
+  queued: Schema.Number,
+  restarts: Schema.Number,
+  threads: Schema.Number,
+  lastStartError: Schema.NullOr(Schema.String)
+})
+
+export const Status = Schema.Struct({
+  status: Schema.Literal("ok"),
+  message: Schema.String,
+  cpu: Schema.Struct({ cpus: Schema.Number, quota: Schema.NullOr(Schema.Number), source: Schema.String }),
+  pool: PoolStatus,
+  loops: Schema.Array(LoopStatus)
+})
+
+export const Ready = Schema.Struct({ status: Schema.Literal("ready"), workers: Schema.Number })
+export const Live = Schema.Struct({ status: Schema.Literal("live") })
+
+export class SystemApi extends HttpApiGroup.make("system")
+  .add(HttpApiEndpoint.get("status", "/status").addSuccess(Status))
+  .add(HttpApiEndpoint.get("live", "/health/live").addSuccess(Live))
+  .add(HttpApiEndpoint.get("ready", "/health/ready").addSuccess(Ready).addError(NotReady))
+{}
+
+/** OCR; the group's errors are what any endpoint that runs an upload on the pool can answer. */
+export class OcrApi extends HttpApiGroup.make("ocr")
+  .add(HttpApiEndpoint.post("ocr", "/v1/ocr").addSuccess(OcrResult))
+  .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
+  .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed)
+  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
+{}
+
+const LoopName = Schema.Struct({ name: Schema.String })
+
+export class LoopsApi extends HttpApiGroup.make("loops")
+  .add(HttpApiEndpoint.get("list", "/v1/loops").addSuccess(Schema.Array(LoopStatus)))
+  .add(HttpApiEndpoint.post("run", "/v1/loops/:name/run").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound))
+  .add(HttpApiEndpoint.post("pause", "/v1/loops/:name/pause").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound))
+  .add(HttpApiEndpoint.post("resume", "/v1/loops/:name/resume").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound))
+{}
+
+export class Api extends HttpApi.make("inferd").add(SystemApi).add(OcrApi).add(LoopsApi) {}

@@ -1,0 +1,15 @@
+/** POST /v1/ocr: the upload goes to a worker as transferred bytes; the main thread never decodes it. */
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import * as Tasks from "../Layers/Tasks.js"
+import { WorkerPool } from "../Layers/WorkerPool.js"
+import { Api } from "./Api.js"
+import { Upload } from "./Upload.js"
+
+export const layer = HttpApiBuilder.group(Api, "ocr", (handlers) =>
+  Effect.gen(function*() {
+    const pool = yield* WorkerPool
+    const upload = yield* Upload
+    return handlers.handle("ocr", () =>
+      Effect.flatMap(upload.image, (image) => pool.submit(Tasks.ocr(image))).pipe(Effect.withSpan("ocr")))
+  }))

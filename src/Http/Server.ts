@@ -1,0 +1,39 @@
+/**
+ * The HTTP server: the API on NodeHttpServer at HOST:PORT (default 127.0.0.1:8080), and the order of shutdown.
+ */
+import { HttpApiBuilder } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Config, Effect, Layer } from "effect"
+import { createServer } from "node:http"
+import { WorkerPool } from "../Layers/WorkerPool.js"
+import { Api } from "./Api.js"
+import * as LoopsHandlers from "./LoopsHandlers.js"
+import * as OcrHandlers from "./OcrHandlers.js"
+import * as SystemHandlers from "./SystemHandlers.js"
+import * as Upload from "./Upload.js"
+
+export const ApiLive = HttpApiBuilder.api(Api).pipe(
+  Layer.provide([SystemHandlers.layer, OcrHandlers.layer, LoopsHandlers.layer])
+)
+
+const listen = Layer.unwrapEffect(Effect.gen(function*() {
+  const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
+  const port = yield* Config.port("PORT").pipe(Config.withDefault(8080))
+  return NodeHttpServer.layer(createServer, { host, port }).pipe(
+    Layer.tap(() => Effect.logInfo(`listening on http://${host}:${port}`))
+  )
+}))
+
+/**
+ * Built after the server, so released before it: the pool drains (in-flight tasks get the grace period, queued
+ * ones a typed 503) while the server still answers, and only then does the server close, which waits for
+ * every open request.
+ */
+const drainFirst = Layer.scopedDiscard(Effect.gen(function*() {
+  const pool = yield* WorkerPool
+  yield* Effect.addFinalizer(() => Effect.logInfo("shutting down: draining the worker pool").pipe(Effect.zipRight(pool.drain)))
+}))
+
+export const HttpLive = drainFirst.pipe(
+  Layer.provide(HttpApiBuilder.serve().pipe(Layer.provide(ApiLive), Layer.provide(Upload.layer), Layer.provide(listen)))
+)

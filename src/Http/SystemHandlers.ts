@@ -1,0 +1,45 @@
+/** /status and the health probes. */
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Option } from "effect"
+import { Loops } from "../Fibers/Loops.js"
+import { CpuLimit } from "../Layers/CpuLimit.js"
+import { WorkerPool } from "../Layers/WorkerPool.js"
+import { Api, NotReady } from "./Api.js"
+
+export const layer = HttpApiBuilder.group(Api, "system", (handlers) =>
+  Effect.gen(function*() {
+    const cpu = yield* CpuLimit
+    const pool = yield* WorkerPool
+    const loops = yield* Loops
+
+    const readiness = Effect.gen(function*() {
+      const stats = yield* pool.stats
+      const reasons: Array<string> = []
+      if (stats.ready === 0) {
+        reasons.push(stats.lastStartError === null ? "no worker has started yet" : `no worker is up: ${stats.lastStartError}`)
+      }
+      const canary = yield* Effect.flatMap(loops.get("canary"), Option.match({ onNone: () => Effect.succeedNone, onSome: (loop) => Effect.asSome(loop.status) }))
+      if (Option.isSome(canary) && canary.value.consecutiveFailures > 0) {
+        reasons.push(`the OCR canary is failing: ${canary.value.lastError ?? "unknown error"}`)
+      }
+      return { stats, reasons }
+    })
+
+    return handlers
+      .handle("status", () =>
+        Effect.gen(function*() {
+          return {
+            status: "ok" as const,
+            message: "Server is running with background tasks",
+            cpu: { cpus: cpu.cpus, quota: cpu.quota, source: cpu.source },
+            pool: yield* pool.stats,
+            loops: yield* loops.list
+          }
+        }))
+      .handle("live", () => Effect.succeed({ status: "live" as const }))
+      .handle("ready", () =>
+        Effect.flatMap(readiness, ({ reasons, stats }) =>
+          reasons.length === 0
+            ? Effect.succeed({ status: "ready" as const, workers: stats.ready })
+            : Effect.fail(new NotReady({ message: `not ready: ${reasons.join("; ")}`, reasons }))))
+  }))

@@ -1,0 +1,36 @@
+/**
+ * What the pool itself can answer instead of a result. Each carries its HTTP status, so handlers pass them
+ * through unchanged and clients get a typed body they can act on.
+ */
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+/** The queue is full: try again later (`retryAfterSeconds` is also sent as `Retry-After`). */
+export class Overloaded extends Schema.TaggedError<Overloaded>()(
+  "Overloaded",
+  { message: Schema.String, queued: Schema.Number, maxQueue: Schema.Number, retryAfterSeconds: Schema.Number },
+  HttpApiSchema.annotations({ status: 503 })
+) {}
+
+/** The daemon is stopping and takes no new work; work that was queued but not started ends here too. */
+export class ShuttingDown extends Schema.TaggedError<ShuttingDown>()(
+  "ShuttingDown",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 503 })
+) {}
+
+/** The task did not finish within its deadline; the worker running it was terminated and replaced. */
+export class TaskTimeout extends Schema.TaggedError<TaskTimeout>()(
+  "TaskTimeout",
+  { message: Schema.String, timeoutMs: Schema.Number },
+  HttpApiSchema.annotations({ status: 504 })
+) {}
+
+/** The worker thread died while running the task; the pool replaces it. */
+export class WorkerCrashed extends Schema.TaggedError<WorkerCrashed>()(
+  "WorkerCrashed",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 500 })
+) {}
+
+export type PoolError = Overloaded | ShuttingDown | TaskTimeout | WorkerCrashed

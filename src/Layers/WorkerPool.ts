@@ -1,0 +1,156 @@
+/**
+ * WorkerPool: a fixed set of worker threads (the platform's serialized Worker on worker_threads), fed from one
+ * TaskQueue by one dispatcher fiber per slot. Each slot owns its thread: it starts and warms it, replaces it
+ * when it dies or overruns a deadline (terminating it, since CPU-bound work cannot be interrupted from outside),
+ * and backs off when it cannot start. Built on `Worker.makeSerialized` per slot rather than the platform's
+ * Pool, whose construction hangs on a worker that never starts and whose shutdown is sequential
+ * (research/effect-platform.md §1, §4).
+ */
+import type { SerializedWorker } from "@effect/platform/Worker"
+import { Config, Context, Deferred, Duration, Effect, Fiber, Layer, Option, Ref } from "effect"
+import { CpuLimit } from "./CpuLimit.js"
+import { Overloaded, type PoolError, ShuttingDown, TaskTimeout } from "./PoolErrors.js"
+import * as TaskQueue from "./TaskQueue.js"
+import * as WorkerSlot from "./WorkerSlot.js"
+import type { WorkerRequest, WorkerSettings } from "../Workers/Protocol.js"
+
+
+export interface SubmitOptions {
+  /** HTTP requests are `interactive` (the default) and go ahead of `background` loop work. */
+  readonly priority?: TaskQueue.Priority
+  /** Deadline from submission, queueing included; capped by the pool's `taskTimeout`. */
+  readonly timeout?: Duration.DurationInput
+}
+
+export interface PoolStats {
+  readonly size: number
+  readonly ready: number
+  readonly busy: number
+  readonly queued: number
+  readonly restarts: number
+  readonly threads: number
+  readonly lastStartError: string | null
+}
+
+export interface WorkerPoolService {
+  /** Queues a task (see Tasks.ts) and waits for its result, its typed failure or a pool error. */
+  readonly submit: <A, E>(task: WorkerSlot.Task<A, E>, options?: SubmitOptions) => Effect.Effect<A, E | PoolError>
+  readonly stats: Effect.Effect<PoolStats>
+  /** Stops taking tasks, lets running ones finish within the grace period, then stops every thread. */
+  readonly drain: Effect.Effect<void>
+}
+
+export class WorkerPool extends Context.Tag("inferd/WorkerPool")<WorkerPool, WorkerPoolService>() {}
+
+export interface PoolOptions {
+  readonly size: number
+  /** Jobs allowed to wait beyond the running ones; past it `submit` fails with Overloaded at once. */
+  readonly maxQueue: number
+  readonly taskTimeout: Duration.Duration
+  readonly shutdownGrace: Duration.Duration
+  readonly startTimeout: Duration.Duration
+  /** V8 heap limit of each worker thread: a runaway task ends its thread, not the daemon. */
+  readonly workerHeapMb: number
+  readonly settings: WorkerSettings
+}
+
+/** One CPU stays with the event loop; the rest run workers. */
+export const sizeFor = (cpus: number): number => Math.max(1, cpus - 1)
+
+/** A job as the slots see it: the typed result lives in the closure that created it. */
+export interface Job {
+  readonly deadline: number
+  readonly timeoutMs: number
+  readonly cancelled: Effect.Effect<boolean>
+  readonly run: (worker: SerializedWorker<WorkerRequest>, remainingMs: number) => Effect.Effect<WorkerSlot.Outcome>
+  readonly reject: (error: PoolError) => Effect.Effect<void>
+}
+
+export const make = (options: PoolOptions) =>
+  Effect.gen(function*() {
+    const queue = yield* TaskQueue.make<Job>()
+    const draining = yield* Ref.make(false)
+    const slots = yield* WorkerSlot.makeGroup(options)
+    const fibers = yield* Effect.forEach(slots.all, (slot) => Effect.forkDaemon(slot.run(queue)))
+
+    const submit = <A, E>(task: WorkerSlot.Task<A, E>, submitOptions?: SubmitOptions) =>
+      Effect.gen(function*() {
+        if (yield* Ref.get(draining)) return yield* new ShuttingDown({ message: "inferd is shutting down and takes no new tasks" })
+        const timeoutMs = Math.min(
+          Duration.toMillis(options.taskTimeout),
+          submitOptions?.timeout === undefined ? Infinity : Duration.toMillis(submitOptions.timeout)
+        )
+        const deferred = yield* Deferred.make<A, E | PoolError>()
+        const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+        const job: Job = {
+          deadline: now + timeoutMs,
+          timeoutMs,
+          cancelled: Deferred.isDone(deferred),
+          run: (worker, remainingMs) => WorkerSlot.execute(worker, task, deferred, remainingMs, timeoutMs),
+          reject: (error) => Deferred.fail(deferred, error)
+        }
+        const taken = yield* queue.offer(job, submitOptions?.priority ?? "interactive", options.maxQueue)
+        if (!taken) {
+          return yield* new Overloaded({
+            message: `the task queue is full (${options.maxQueue} waiting); retry later`,
+            queued: options.maxQueue,
+            maxQueue: options.maxQueue,
+            retryAfterSeconds: 1
+          })
+        }
+        return yield* Deferred.await(deferred).pipe(
+          Effect.timeoutFail({
+            duration: Duration.millis(timeoutMs),
+            onTimeout: () => new TaskTimeout({ message: `the task did not finish within ${timeoutMs} ms`, timeoutMs })
+          }),
+          // A caller that leaves (client disconnect, deadline) cancels the job: queued, it never runs;
+          // running, its slot recycles the worker.
+          Effect.onExit(() => Deferred.interrupt(deferred))
+        )
+      })
+
+    const stats = Effect.gen(function*() {
+      const slotStats = yield* slots.stats
+      return { ...slotStats, size: options.size, queued: yield* queue.size }
+    })
+
+    const drain = Effect.gen(function*() {
+      if (yield* Ref.getAndSet(draining, true)) return
+      const waiting = yield* queue.clear
+      yield* Effect.forEach(waiting, (job) => job.reject(new ShuttingDown({ message: "inferd stopped before this task started" })))
+      // Finalizers run uninterruptibly, where a timeout could not cut the wait short.
+      const idle = yield* slots.awaitIdle.pipe(Effect.interruptible, Effect.timeout(options.shutdownGrace), Effect.option)
+      if (Option.isNone(idle)) yield* Effect.logWarning("shutdown grace period over: stopping busy workers")
+      yield* Fiber.interruptAll(fibers)
+      yield* slots.terminateAll
+      yield* Effect.logInfo("worker pool stopped")
+    })
+
+    yield* Effect.addFinalizer(() => drain)
+    yield* Effect.logInfo(`worker pool starting ${options.size} workers`)
+    return WorkerPool.of({ submit, stats, drain })
+  })
+
+/** Configuration, each with its default. */
+export const config = Effect.gen(function*() {
+  const cpu = yield* CpuLimit
+  const workers = yield* Config.option(Config.integer("INFERD_WORKERS").pipe(Config.validate({
+    message: "INFERD_WORKERS must be a positive integer",
+    validation: (n) => n > 0
+  })))
+  const size = Option.getOrElse(workers, () => sizeFor(cpu.cpus))
+  return {
+    size,
+    maxQueue: yield* Config.integer("INFERD_MAX_QUEUE").pipe(Config.withDefault(8 * size)),
+    taskTimeout: yield* Config.duration("INFERD_TASK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
+    shutdownGrace: yield* Config.duration("INFERD_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(10))),
+    startTimeout: yield* Config.duration("INFERD_WORKER_START_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
+    workerHeapMb: yield* Config.integer("INFERD_WORKER_MAX_HEAP_MB").pipe(Config.withDefault(1024)),
+    settings: {
+      maxPixels: yield* Config.integer("INFERD_MAX_PIXELS").pipe(Config.withDefault(50_000_000)),
+      tesseractLangPath: WorkerSlot.defaultLangPath()
+    }
+  } satisfies PoolOptions
+})
+
+export const layer = Layer.scoped(WorkerPool, Effect.flatMap(config, make))

@@ -1,0 +1,30 @@
+/**
+ * The worker thread's entry: serves the protocol with engines that live as long as the thread. Settings come
+ * through `workerData`, which a thread respawned by the platform receives again (an initial message would not).
+ */
+import { NodeRuntime, NodeWorkerRunner } from "@effect/platform-node"
+import { WorkerRunner } from "@effect/platform"
+import { Effect, Layer, Schema } from "effect"
+import { workerData } from "node:worker_threads"
+import { inject } from "./Fault.js"
+import * as Ocr from "./Ocr.js"
+import { WorkerRequest, WorkerSettings } from "./Protocol.js"
+
+const settings = Schema.decodeUnknownSync(WorkerSettings)(workerData)
+
+const Handlers = WorkerRunner.layerSerialized(WorkerRequest, {
+  Ocr: (request) => Effect.flatMap(Ocr.OcrEngine, (engine) => engine.recognize(request.image)),
+  Warmup: () =>
+    Effect.gen(function*() {
+      const engine = yield* Ocr.OcrEngine
+      const start = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+      yield* engine.warmup
+      return { durationMs: (yield* Effect.clockWith((clock) => clock.currentTimeMillis)) - start }
+    }),
+  Echo: (request) => Effect.succeed({ n: request.n }),
+  Fault: (request) => inject(request.kind)
+})
+
+WorkerRunner.launch(Handlers.pipe(Layer.provide(Ocr.layer(settings)), Layer.provide(NodeWorkerRunner.layer))).pipe(
+  NodeRuntime.runMain({ disablePrettyLogger: true, disableErrorReporting: false })
+)

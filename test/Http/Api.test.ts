@@ -1,0 +1,135 @@
+import { HttpApiBuilder, HttpClient, HttpClientRequest } from "@effect/platform"
+import { NodeContext, NodeHttpServer } from "@effect/platform-node"
+import { assert, layer } from "@effect/vitest"
+import { Duration, Effect, Layer } from "effect"
+import { readFileSync } from "node:fs"
+import * as Loop from "../../src/Fibers/Loop.js"
+import { Loops } from "../../src/Fibers/Loops.js"
+import * as LoopsLayer from "../../src/Fibers/Loops.js"
+import { ApiLive } from "../../src/Http/Server.js"
+import * as Upload from "../../src/Http/Upload.js"
+import * as CpuLimit from "../../src/Layers/CpuLimit.js"
+import * as WorkerPool from "../../src/Layers/WorkerPool.js"
+import { defaultLangPath } from "../../src/Layers/WorkerSlot.js"
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url))
+
+const Pool = Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make({
+  size: 1,
+  maxQueue: 8,
+  taskTimeout: Duration.seconds(30),
+  shutdownGrace: Duration.seconds(2),
+  startTimeout: Duration.seconds(60),
+  workerHeapMb: 512,
+  settings: { maxPixels: 1_000_000, tesseractLangPath: defaultLangPath() }
+}))
+
+/** A loop that does nothing, so the loop endpoints have something to command. */
+const Tick = Layer.scopedDiscard(Effect.gen(function*() {
+  const loops = yield* Loops
+  yield* loops.register(yield* Loop.make({ name: "tick", interval: "1 hour", body: Effect.void }))
+}))
+
+const TestLive = HttpApiBuilder.serve().pipe(
+  Layer.provide(ApiLive),
+  Layer.provide(Layer.succeed(Upload.Upload, Upload.make({ maxBody: 200_000, maxParts: 4 }))),
+  Layer.provide(Tick),
+  Layer.provideMerge(NodeHttpServer.layerTest),
+  Layer.provideMerge(LoopsLayer.layer),
+  Layer.provideMerge(Pool),
+  Layer.provide(CpuLimit.layerTest({ cpus: 2, quota: 2, source: "test" })),
+  Layer.provide(NodeContext.layer)
+)
+
+const send = (request: HttpClientRequest.HttpClientRequest) =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const response = yield* client.execute(request)
+    return { status: response.status, body: (yield* response.json) as Record<string, unknown>, headers: response.headers }
+  })
+
+const post = (path: string, body: Uint8Array, contentType: string) =>
+  send(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUint8Array(body, contentType)))
+
+layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real server, real pool)", (it) => {
+  it.effect("GET /status reports cpu, pool and loops", () =>
+    Effect.gen(function*() {
+      const { status, body } = yield* send(HttpClientRequest.get("/status"))
+      assert.strictEqual(status, 200)
+      assert.strictEqual(body.status, "ok")
+      assert.strictEqual(body.message, "Server is running with background tasks")
+      assert.deepStrictEqual(body.cpu, { cpus: 2, quota: 2, source: "test" })
+      assert.deepInclude(body.pool as object, { size: 1, queued: 0 })
+      assert.deepStrictEqual((body.loops as Array<{ name: string }>).map((l) => l.name), ["tick"])
+    }))
+
+  it.effect("GET /health/ready turns 200 once a worker is up", () =>
+    Effect.gen(function*() {
+      const ready = yield* send(HttpClientRequest.get("/health/ready")).pipe(
+        Effect.repeat({ until: (r) => r.status === 200, schedule: undefined }),
+        Effect.timeout("60 seconds")
+      )
+      assert.deepStrictEqual(ready.body, { status: "ready", workers: 1 })
+    }))
+
+  it.effect("POST /v1/ocr reads a raw PNG body", () =>
+    Effect.gen(function*() {
+      const { status, body } = yield* post("/v1/ocr", fixture("simple.png"), "image/png")
+      assert.strictEqual(status, 200)
+      assert.strictEqual((body.text as string).trim(), "Tesseract.js")
+      assert.strictEqual((body.words as Array<{ text: string }>)[0]?.text, "Tesseract.js")
+    }))
+
+  it.effect("POST /v1/ocr reads multipart field `file`", () =>
+    Effect.gen(function*() {
+      const form = new FormData()
+      form.append("file", new Blob([fixture("simple.png")], { type: "image/png" }), "simple.png")
+      const { status, body } = yield* send(HttpClientRequest.post("/v1/ocr").pipe(HttpClientRequest.bodyFormData(form)))
+      assert.strictEqual(status, 200)
+      assert.strictEqual((body.text as string).trim(), "Tesseract.js")
+    }))
+
+  const rejects: ReadonlyArray<readonly [string, Uint8Array, string, number, string]> = [
+    ["an empty body", new Uint8Array(0), "image/png", 400, "MalformedRequest"],
+    ["text/plain", new TextEncoder().encode("hello"), "text/plain", 415, "UnsupportedMediaType"],
+    ["random bytes declared as PNG", new Uint8Array(5000).fill(7), "image/png", 422, "ImageUndecodable"],
+    ["a truncated PNG", fixture("simple.png").subarray(0, 60), "image/png", 422, "ImageUndecodable"],
+    ["a body over INFERD_MAX_BODY", new Uint8Array(300_000), "image/png", 413, "PayloadTooLarge"],
+    ["more pixels than INFERD_MAX_PIXELS", fixture("testocr.png"), "image/png", 200, "—"]
+  ]
+  for (const [what, bytes, type, status, tag] of rejects.filter(([, , , s]) => s !== 200)) {
+    it.effect(`POST /v1/ocr answers ${status} ${tag} for ${what}`, () =>
+      Effect.gen(function*() {
+        const response = yield* post("/v1/ocr", bytes, type)
+        assert.strictEqual(response.status, status)
+        assert.strictEqual(response.body._tag, tag)
+        assert.isString(response.body.message)
+      }))
+  }
+
+  it.effect("POST /v1/ocr answers 400 for multipart without a file and 413 for too many parts", () =>
+    Effect.gen(function*() {
+      const noFile = new FormData()
+      noFile.append("x", "y")
+      const missing = yield* send(HttpClientRequest.post("/v1/ocr").pipe(HttpClientRequest.bodyFormData(noFile)))
+      assert.strictEqual(missing.status, 400)
+      assert.strictEqual(missing.body._tag, "MalformedRequest")
+      const many = new FormData()
+      for (let i = 0; i < 50; i++) many.append(`f${i}`, "x")
+      const tooMany = yield* send(HttpClientRequest.post("/v1/ocr").pipe(HttpClientRequest.bodyFormData(many)))
+      assert.strictEqual(tooMany.status, 413)
+      assert.strictEqual(tooMany.body._tag, "PayloadTooLarge")
+    }))
+
+  it.effect("loops can be listed, paused, resumed and run; unknown ones are 404", () =>
+    Effect.gen(function*() {
+      const paused = yield* send(HttpClientRequest.post("/v1/loops/tick/pause"))
+      assert.strictEqual(paused.body.state, "paused")
+      const resumed = yield* send(HttpClientRequest.post("/v1/loops/tick/resume"))
+      assert.notStrictEqual(resumed.body.state, "paused")
+      const missing = yield* send(HttpClientRequest.post("/v1/loops/nope/run"))
+      assert.strictEqual(missing.status, 404)
+      assert.strictEqual(missing.body._tag, "LoopNotFound")
+    }))
+})
+

@@ -1,0 +1,98 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Fiber, Schedule, Scope } from "effect"
+import { readFileSync } from "node:fs"
+import * as Tasks from "../../src/Layers/Tasks.js"
+import * as WorkerPool from "../../src/Layers/WorkerPool.js"
+import { defaultLangPath } from "../../src/Layers/WorkerSlot.js"
+
+const image = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url)))
+
+const options = (overrides: Partial<WorkerPool.PoolOptions> = {}): WorkerPool.PoolOptions => ({
+  size: 2,
+  maxQueue: 16,
+  taskTimeout: Duration.seconds(30),
+  shutdownGrace: Duration.seconds(5),
+  startTimeout: Duration.seconds(60),
+  workerHeapMb: 256,
+  settings: { maxPixels: 50_000_000, tesseractLangPath: defaultLangPath() },
+  ...overrides
+})
+
+const awaitReady = (pool: WorkerPool.WorkerPoolService, n: number) =>
+  pool.stats.pipe(Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (s) => s.ready >= n }), Effect.timeout("60 seconds"))
+
+describe("WorkerPool (real worker threads, real tesseract.js)", () => {
+  it.live("OCRs an image in a worker and reports its stats", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* WorkerPool.make(options())
+      yield* awaitReady(pool, 2)
+      const result = yield* pool.submit(Tasks.ocr(image("testocr.png")))
+      assert.include(result.text, "This is a lot of 12 point text to test the")
+      assert.isAbove(result.confidence, 80)
+      assert.isAbove(result.words.length, 20)
+      assert.strictEqual(result.width, 640)
+      const stats = yield* pool.stats
+      assert.deepInclude(stats, { size: 2, ready: 2, busy: 0, queued: 0, threads: 2 })
+    })), 120_000)
+
+  it.live("terminates a worker that overruns its deadline, answers TaskTimeout and replaces it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* WorkerPool.make(options({ size: 1 }))
+      yield* awaitReady(pool, 1)
+      const start = Date.now()
+      const exit = yield* pool.submit(Tasks.fault("hang"), { timeout: "300 millis" }).pipe(Effect.exit)
+      const elapsed = Date.now() - start
+      assert.isTrue(Exit.isFailure(exit))
+      assert.deepInclude(Exit.isFailure(exit) ? exit.cause : {}, { _tag: "Fail" })
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") assert.strictEqual(exit.cause.error._tag, "TaskTimeout")
+      assert.isBelow(elapsed, 2000)
+      // The replacement takes the next task.
+      const echoed = yield* pool.submit(Tasks.echo(41))
+      assert.strictEqual(echoed.n, 41)
+      assert.isAtLeast((yield* pool.stats).restarts, 1)
+    })), 120_000)
+
+  for (const kind of ["exit", "crash", "oom"] as const) {
+    it.live(`fails only the task whose worker dies (${kind}) with WorkerCrashed, and recovers`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const pool = yield* WorkerPool.make(options({ size: 1 }))
+        yield* awaitReady(pool, 1)
+        const error = yield* pool.submit(Tasks.fault(kind)).pipe(Effect.flip)
+        assert.strictEqual(error._tag, "WorkerCrashed")
+        const echoed = yield* pool.submit(Tasks.echo(7))
+        assert.strictEqual(echoed.n, 7)
+      })), 120_000)
+  }
+
+  it.live("answers Overloaded at once when the queue is full", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* WorkerPool.make(options({ size: 1, maxQueue: 1 }))
+      yield* awaitReady(pool, 1)
+      const running = yield* Effect.fork(pool.submit(Tasks.fault("hang"), { timeout: "3 seconds" }))
+      yield* pool.stats.pipe(Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (s) => s.busy === 1 }))
+      const queued = yield* Effect.fork(pool.submit(Tasks.echo(1)))
+      yield* pool.stats.pipe(Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (s) => s.queued === 1 }))
+      const error = yield* pool.submit(Tasks.echo(2)).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "Overloaded")
+      yield* Fiber.interrupt(running)
+      assert.strictEqual((yield* Fiber.join(queued)).n, 1)
+    })), 120_000)
+
+  it.live("closing the scope stops every thread; busy ones after the grace period", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const pool = yield* WorkerPool.make(options({ size: 2, shutdownGrace: Duration.millis(300) })).pipe(Scope.extend(scope))
+      yield* awaitReady(pool, 2)
+      assert.strictEqual((yield* pool.stats).threads, 2)
+      const hung = yield* Effect.fork(pool.submit(Tasks.fault("hang")))
+      yield* pool.stats.pipe(Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (s) => s.busy === 1 }))
+      const start = Date.now()
+      yield* Scope.close(scope, Exit.void)
+      assert.isBelow(Date.now() - start, 3000)
+      const error = yield* Fiber.join(hung).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "ShuttingDown")
+      assert.strictEqual((yield* pool.stats).threads, 0)
+      const late = yield* pool.submit(Tasks.echo(3)).pipe(Effect.flip)
+      assert.strictEqual(late._tag, "ShuttingDown")
+    }), 120_000)
+})
