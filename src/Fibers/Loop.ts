@@ -80,6 +80,7 @@ const describe = (cause: Cause.Cause<unknown>): string => {
   return tag !== "" && message !== "" ? `${tag}: ${message}` : tag + message
 }
 
+/** Starts a loop in the caller's scope (`forkScoped`): it stops, mid-run if need be, when that scope closes. */
 export const make = <E>(options: LoopOptions<E>): Effect.Effect<Loop, never, Scope.Scope> =>
   Effect.gen(function*() {
     const { name } = options
@@ -181,7 +182,8 @@ export const make = <E>(options: LoopOptions<E>): Effect.Effect<Loop, never, Sco
     yield* arm(options.runAtStart === false ? Effect.sleep(interval) : Effect.void).pipe(
       Effect.zipRight(Effect.forever(Effect.flatMap(Queue.take(mailbox), handle))),
       Effect.onInterrupt(() => Effect.logInfo("loop stopped")),
-      Effect.annotateLogs({ fiber: name }),
+      // `loop`, not STYLE's `fiber`: logfmt already prints the fiber id under that key.
+      Effect.annotateLogs({ loop: name }),
       Effect.forkScoped
     )
 

@@ -1,8 +1,8 @@
 /**
  * The HTTP server: the API on NodeHttpServer at HOST:PORT (default 127.0.0.1:8080), and the order of shutdown.
  */
-import { HttpApiBuilder } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpApiBuilder, HttpApp, HttpMiddleware, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Config, Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import { WorkerPool } from "../Layers/WorkerPool.js"
@@ -25,6 +25,27 @@ const listen = Layer.unwrapEffect(Effect.gen(function*() {
 }))
 
 /**
+ * Headers the typed errors imply. A 413 answered before the whole body arrived closes the connection, which
+ * would otherwise carry the client's next request behind the rest of the rejected upload. A 503 says when to
+ * come back.
+ */
+const errorHeaders = HttpMiddleware.make((app) =>
+  // A pre-response handler, since the response is already written by the time a middleware sees it.
+  Effect.zipRight(
+    HttpApp.appendPreResponseHandler((request, response) =>
+      Effect.succeed(
+        response.status === 413 && !NodeHttpServerRequest.toIncomingMessage(request).complete
+          ? HttpServerResponse.setHeader(response, "connection", "close")
+          : response.status === 503
+          ? HttpServerResponse.setHeader(response, "retry-after", "1")
+          : response
+      )
+    ),
+    app
+  )
+)
+
+/**
  * Built after the server, so released before it: the pool drains (in-flight tasks get the grace period, queued
  * ones a typed 503) while the server still answers, and only then does the server close, which waits for
  * every open request.
@@ -35,5 +56,5 @@ const drainFirst = Layer.scopedDiscard(Effect.gen(function*() {
 }))
 
 export const HttpLive = drainFirst.pipe(
-  Layer.provide(HttpApiBuilder.serve().pipe(Layer.provide(ApiLive), Layer.provide(Upload.layer), Layer.provide(listen)))
+  Layer.provide(HttpApiBuilder.serve(errorHeaders).pipe(Layer.provide(ApiLive), Layer.provide(Upload.layer), Layer.provide(listen)))
 )

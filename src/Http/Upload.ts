@@ -4,6 +4,7 @@
  * (research/effect-platform.md §6), so sizes, parts and magic bytes are checked here.
  */
 import { HttpApiSchema, HttpServerRequest, Multipart } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Chunk, Config, Context, Effect, Layer, Option, Schema, Stream } from "effect"
 import { ImageUndecodable } from "../Workers/Protocol.js"
 
@@ -77,6 +78,19 @@ const collect = <E>(stream: Stream.Stream<Uint8Array, E>, limit: number) =>
     })
   )
 
+/**
+ * Reads and drops the rest of a body refused for its declared size, so the client, still sending, gets to
+ * read the 413 and can reuse the connection. Bodies far over the limit are not worth reading: the server
+ * then closes the connection instead (see Server.ts).
+ */
+const discardBody = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.async<void>((resume) => {
+    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+    if (incoming.complete || incoming.destroyed) return resume(Effect.void)
+    const done = () => resume(Effect.void)
+    incoming.once("end", done).once("close", done).once("error", done).resume()
+  }).pipe(Effect.timeout("5 seconds"), Effect.ignore)
+
 const checkImage = (bytes: Uint8Array): Effect.Effect<Uint8Array, MalformedRequest | ImageUndecodable> => {
   if (bytes.byteLength === 0) return Effect.fail(new MalformedRequest({ message: "the request has no image: the body is empty" }))
   if (Option.isNone(sniff(bytes))) {
@@ -120,8 +134,16 @@ export const make = (limits: UploadLimits): UploadService => ({
     const contentType = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
     // Refuse at once what the client says is too big; multipart framing gets some slack beyond the file.
     const slack = contentType === "multipart/form-data" ? 64 * 1024 : 0
-    if (declared > limits.maxBody + slack) return yield* tooLarge(limits.maxBody)
-    if (contentType === "multipart/form-data") return yield* Effect.flatMap(fromMultipart(request, limits), checkImage)
+    if (declared > limits.maxBody + slack) {
+      if (declared <= 4 * limits.maxBody) yield* discardBody(request)
+      return yield* tooLarge(limits.maxBody)
+    }
+    if (contentType === "multipart/form-data") {
+      return yield* fromMultipart(request, limits).pipe(
+        Effect.tapError(() => declared <= 4 * limits.maxBody ? discardBody(request) : Effect.void),
+        Effect.flatMap(checkImage)
+      )
+    }
     if (!(imageTypes as ReadonlyArray<string>).includes(contentType)) {
       return yield* new UnsupportedMediaType({
         message: `Content-Type "${contentType}" is not supported: send an image as the raw body or as multipart field "file"`,

@@ -131,9 +131,9 @@ describe("Loop", () => {
 
   it.scoped("logs a defect with its cause and retries it", () =>
     Effect.gen(function*() {
-      const logs: Array<{ readonly level: LogLevel.LogLevel; readonly cause: Cause.Cause<unknown>; readonly fiber: unknown }> = []
+      const logs: Array<{ readonly level: LogLevel.LogLevel; readonly cause: Cause.Cause<unknown>; readonly loop: unknown }> = []
       const logger = Logger.make(({ annotations, cause, logLevel }) => {
-        logs.push({ level: logLevel, cause, fiber: Option.getOrNull(HashMap.get(annotations, "fiber")) })
+        logs.push({ level: logLevel, cause, loop: Option.getOrNull(HashMap.get(annotations, "loop")) })
       })
       const { body, times } = yield* recorder((n) => (n === 1 ? "die" : "ok"))
       const loop = yield* Loop.make({ name: "dies", interval: "1 minute", body }).pipe(
@@ -144,7 +144,7 @@ describe("Loop", () => {
       assert.deepStrictEqual(yield* times, [0, 1000])
       const errors = logs.filter((log) => log.level === LogLevel.Error)
       assert.strictEqual(errors.length, 1)
-      assert.strictEqual(errors[0].fiber, "dies")
+      assert.strictEqual(errors[0].loop, "dies")
       const defect = Option.getOrUndefined(Cause.dieOption(errors[0].cause))
       assert.instanceOf(defect, Error)
       assert.strictEqual(defect.message, "bug on attempt 1")
@@ -157,7 +157,7 @@ describe("Loop", () => {
     Effect.gen(function*() {
       const calls = yield* Ref.make(0)
       const body = Effect.zipRight(Ref.update(calls, (n) => n + 1), Effect.never)
-      const loop = yield* Loop.make({ name: "t", interval: "1 minute", body, attemptTimeout: "3 seconds" })
+      const loop = yield* Loop.make({ name: "t", interval: "1 minute", body, attemptTimeout: "3 seconds" }).pipe(withJitter(0.5))
       yield* TestClock.adjust("3 seconds")
       const status = yield* loop.status
       assert.strictEqual(status.state, "backing-off")

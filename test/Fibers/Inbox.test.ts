@@ -1,0 +1,225 @@
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import type { SerializedWorker } from "@effect/platform/Worker"
+import { WorkerError } from "@effect/platform/WorkerError"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Layer, Option, Ref, Schema, Stream } from "effect"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import * as Inbox from "../../src/Fibers/Inbox.js"
+import { Loops, layer as LoopsLayer } from "../../src/Fibers/Loops.js"
+import { ShuttingDown } from "../../src/Layers/PoolErrors.js"
+import { WorkerPool } from "../../src/Layers/WorkerPool.js"
+import { ImageUndecodable, type OcrResult, type WorkerRequest } from "../../src/Workers/Protocol.js"
+
+/**
+ * A pool double whose worker reads the "image" as text: `undecodable` fails like a corrupt image, `crash` like
+ * a dying thread (WorkerError, which the real Tasks.ocr turns into WorkerCrashed), anything else is the OCR text.
+ * While `stopping` is set, the pool refuses work as a draining pool does.
+ */
+const makePool = Effect.gen(function*() {
+  const calls = yield* Ref.make<ReadonlyArray<string>>([])
+  const stopping = yield* Ref.make(false)
+  const ocr = (image: Uint8Array): Effect.Effect<OcrResult, ImageUndecodable | WorkerError> =>
+    Effect.gen(function*() {
+      const text = new TextDecoder().decode(image)
+      yield* Ref.update(calls, (all) => [...all, text])
+      if (text === "undecodable") return yield* new ImageUndecodable({ message: "not an image" })
+      if (text === "crash") return yield* new WorkerError({ reason: "unknown", cause: "exited with code 1" })
+      return { text, confidence: 91, words: [], width: 10, height: 10, durationMs: 5 }
+    })
+  // The one cast: the platform types each request's result through a conditional type a double cannot satisfy.
+  const worker = { id: 0, execute: () => Stream.die("unused"), executeEffect: (request: WorkerRequest) => request._tag === "Ocr" ? ocr(request.image) : Effect.die(request._tag) } as SerializedWorker<WorkerRequest>
+  const layer = Layer.succeed(WorkerPool, WorkerPool.of({
+    submit: (task, options) =>
+      Effect.gen(function*() {
+        assert.strictEqual(options?.priority, "background")
+        if (yield* Ref.get(stopping)) return yield* new ShuttingDown({ message: "draining" })
+        return yield* task(worker)
+      }),
+    stats: Effect.succeed({ size: 1, ready: 1, busy: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }),
+    drain: Effect.void
+  }))
+  return { calls: Ref.get(calls), stopping, layer }
+})
+
+const tempInbox = () => NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "inferd-inbox-"))
+
+/** Writes a file whose mtime is a minute old, so it counts as finished. */
+const drop = (dir: string, name: string, content: string) => {
+  const file = NodePath.join(dir, name)
+  NodeFs.writeFileSync(file, content)
+  const past = new Date(Date.now() - 60_000)
+  NodeFs.utimesSync(file, past, past)
+}
+
+const ls = (dir: string) => NodeFs.readdirSync(dir).sort()
+const readJson = <A, I>(schema: Schema.Schema<A, I>, file: string) =>
+  Schema.decodeUnknownSync(schema)(JSON.parse(NodeFs.readFileSync(file, "utf8")))
+
+/** One scanner over `dir` with the pool double and the real file system. */
+const scanner = (dir: string, options: Partial<Inbox.ScannerOptions> = {}) =>
+  Effect.gen(function*() {
+    const pool = yield* makePool
+    const scan = yield* Inbox.makeScanner({ dir, ...options }).pipe(Effect.provide(Layer.merge(pool.layer, NodeContext.layer)))
+    return { ...pool, scanOnce: scan.scanOnce }
+  })
+
+describe("Inbox", () => {
+  it.live("OCRs finished images into outbox/ and moves them to done/", () =>
+    Effect.gen(function*() {
+      const dir = tempInbox()
+      drop(dir, "a.png", "alpha")
+      drop(dir, "b.JPG", "bravo")
+      const { calls, scanOnce } = yield* scanner(dir)
+      const report = yield* scanOnce
+      assert.deepStrictEqual(report.map((r) => [r.file, r.outcome]).sort(), [["a.png", "done"], ["b.JPG", "done"]])
+      assert.deepStrictEqual([...(yield* calls)].sort(), ["alpha", "bravo"])
+      assert.deepStrictEqual(ls(dir), [".tmp", "done", "failed", "outbox"])
+      assert.deepStrictEqual(ls(NodePath.join(dir, "done")), ["a.png", "b.JPG"])
+      assert.deepStrictEqual(ls(NodePath.join(dir, "outbox")), ["a.png.json", "b.JPG.json"])
+      assert.deepStrictEqual(ls(NodePath.join(dir, ".tmp")), []) // every temp file was renamed into place
+      const result = readJson(Inbox.InboxResult, NodePath.join(dir, "outbox", "a.png.json"))
+      assert.strictEqual(result.text, "alpha")
+      assert.strictEqual(result.file, "a.png")
+      assert.strictEqual(result.confidence, 91)
+      assert.isBelow(Math.abs(Date.parse(result.processedAt) - Date.now()), 10_000)
+    }))
+
+  it.live("sends poison files to failed/ with their error, while the others succeed", () =>
+    Effect.gen(function*() {
+      const dir = tempInbox()
+      drop(dir, "good.png", "fine")
+      drop(dir, "bad.png", "undecodable")
+      drop(dir, "boom.tif", "crash")
+      drop(dir, "huge.gif", "x".repeat(64))
+      const { calls, scanOnce } = yield* scanner(dir, { maxBytes: 32 })
+      const report = yield* scanOnce
+      assert.deepStrictEqual(
+        report.map((r) => [r.file, r.outcome]).sort(),
+        [["bad.png", "failed"], ["boom.tif", "failed"], ["good.png", "done"], ["huge.gif", "failed"]]
+      )
+      assert.deepStrictEqual([...(yield* calls)].sort(), ["crash", "fine", "undecodable"]) // huge.gif was never read
+      assert.deepStrictEqual(ls(dir), [".tmp", "done", "failed", "outbox"])
+      assert.deepStrictEqual(ls(NodePath.join(dir, "done")), ["good.png"])
+      assert.deepStrictEqual(ls(NodePath.join(dir, "failed")), [
+        "bad.png", "bad.png.error.json", "boom.tif", "boom.tif.error.json", "huge.gif", "huge.gif.error.json"
+      ])
+      const failure = (name: string) => readJson(Inbox.InboxFailure, NodePath.join(dir, "failed", `${name}.error.json`))
+      assert.deepStrictEqual([failure("bad.png")._tag, failure("bad.png").message, failure("bad.png").file], ["ImageUndecodable", "not an image", "bad.png"])
+      assert.strictEqual(failure("boom.tif")._tag, "WorkerCrashed")
+      assert.strictEqual(failure("huge.gif")._tag, "ImageTooLarge")
+      assert.isFalse(Number.isNaN(Date.parse(failure("bad.png").failedAt)))
+    }))
+
+  it.live("leaves files in the inbox while the pool is shutting down", () =>
+    Effect.gen(function*() {
+      const dir = tempInbox()
+      drop(dir, "later.png", "later")
+      const { calls, scanOnce, stopping } = yield* scanner(dir)
+      yield* Ref.set(stopping, true)
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "later.png", outcome: "deferred" }])
+      assert.deepStrictEqual(ls(dir), [".tmp", "done", "failed", "later.png", "outbox"])
+      assert.deepStrictEqual(ls(NodePath.join(dir, "outbox")), [])
+      assert.deepStrictEqual(ls(NodePath.join(dir, "failed")), [])
+      // Taken up by the next scan once the pool works again.
+      yield* Ref.set(stopping, false)
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "later.png", outcome: "done" }])
+      assert.deepStrictEqual(yield* calls, ["later"])
+    }))
+
+  it.live("at start, moves a file whose result exists without OCRing it again; later, the same name is new work", () =>
+    Effect.gen(function*() {
+      const dir = tempInbox()
+      NodeFs.mkdirSync(NodePath.join(dir, "outbox"))
+      NodeFs.writeFileSync(NodePath.join(dir, "outbox", "old.png.json"), "{\"from\":\"before the crash\"}")
+      drop(dir, "old.png", "old")
+      const { calls, scanOnce } = yield* scanner(dir)
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "old.png", outcome: "recovered" }])
+      assert.deepStrictEqual(yield* calls, [])
+      assert.deepStrictEqual(ls(NodePath.join(dir, "done")), ["old.png"])
+      assert.strictEqual(NodeFs.readFileSync(NodePath.join(dir, "outbox", "old.png.json"), "utf8"), "{\"from\":\"before the crash\"}")
+      drop(dir, "old.png", "new content")
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "old.png", outcome: "done" }])
+      assert.deepStrictEqual(yield* calls, ["new content"])
+      assert.strictEqual(readJson(Inbox.InboxResult, NodePath.join(dir, "outbox", "old.png.json")).text, "new content")
+    }))
+
+  it.live("ignores other files, dotfiles and folders", () =>
+    Effect.gen(function*() {
+      const dir = tempInbox()
+      drop(dir, "notes.txt", "text")
+      drop(dir, ".hidden.png", "hidden")
+      drop(dir, "upload.png.part", "partial")
+      NodeFs.mkdirSync(NodePath.join(dir, "album.png"))
+      const { calls, scanOnce } = yield* scanner(dir)
+      assert.deepStrictEqual(yield* scanOnce, [])
+      assert.deepStrictEqual(yield* calls, [])
+      assert.deepStrictEqual(ls(dir), [".hidden.png", ".tmp", "album.png", "done", "failed", "notes.txt", "outbox", "upload.png.part"])
+    }))
+
+  it.live("waits for a file still being written", () =>
+    Effect.gen(function*() {
+      const dir = tempInbox()
+      NodeFs.writeFileSync(NodePath.join(dir, "fresh.png"), "fre") // modified just now
+      const { calls, scanOnce } = yield* scanner(dir)
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "fresh.png", outcome: "settling" }])
+      drop(dir, "fresh.png", "fresh") // old mtime now, but its size changed since the last scan
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "fresh.png", outcome: "settling" }])
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "fresh.png", outcome: "done" }])
+      assert.deepStrictEqual(yield* calls, ["fresh"])
+    }))
+
+  it.live("fails the scan, for the loop to report, when the inbox cannot be used", () =>
+    Effect.gen(function*() {
+      const parent = tempInbox()
+      const blocker = NodePath.join(parent, "not-a-folder")
+      NodeFs.writeFileSync(blocker, "")
+      const { scanOnce } = yield* scanner(NodePath.join(blocker, "inbox"))
+      const error = yield* Effect.flip(scanOnce)
+      assert.strictEqual(error._tag, "InboxError")
+      assert.strictEqual(error.reason, "Unavailable")
+    }))
+
+  it.live("fails the scan when no file can be handled, keeping the files", () =>
+    Effect.gen(function*() {
+      const dir = tempInbox()
+      drop(dir, "stuck.png", "stuck")
+      // A folder where the result's temp file should go makes every write fail.
+      NodeFs.mkdirSync(NodePath.join(dir, ".tmp", "stuck.png.json"), { recursive: true })
+      const { scanOnce } = yield* scanner(dir)
+      const error = yield* Effect.flip(scanOnce)
+      assert.strictEqual(error.reason, "Stalled")
+      assert.match(error.message, /^no file could be handled: stuck\.png: /)
+      assert.deepStrictEqual(ls(dir), [".tmp", "done", "failed", "outbox", "stuck.png"])
+      // One good file alongside is progress: the scan succeeds and reports the stuck one.
+      drop(dir, "fine.png", "fine")
+      const report = yield* scanOnce
+      assert.deepStrictEqual(report.map((r) => [r.file, r.outcome]).sort(), [["fine.png", "done"], ["stuck.png", "error"]])
+    }))
+
+  it.scopedLive("runs as the registered `inbox` loop, configured from INFERD_INBOX", () =>
+    Effect.gen(function*() {
+      const dir = tempInbox()
+      drop(dir, "scan.png", "looped")
+      const pool = yield* makePool
+      const config = ConfigProvider.fromMap(new Map([["INFERD_INBOX", dir], ["INFERD_INBOX_INTERVAL", "50 millis"]]))
+      const context = yield* Layer.build(Inbox.layer.pipe(
+        Layer.provideMerge(LoopsLayer),
+        Layer.provide([pool.layer, NodeContext.layer, Layer.setConfigProvider(config)])
+      ))
+      const loops = yield* Effect.provide(Loops, context)
+      const loop = Option.getOrThrow(yield* loops.get("inbox"))
+      // The first scan runs at start; poll in real time until one has finished.
+      const status = yield* Effect.sleep("20 millis").pipe(
+        Effect.zipRight(loop.status),
+        Effect.repeat({ until: (s) => s.runs > 0, times: 250 })
+      )
+      assert.strictEqual(status.intervalMs, 50)
+      assert.strictEqual(status.consecutiveFailures, 0)
+      assert.isNotNull(status.lastSuccessAt)
+      assert.deepStrictEqual(ls(NodePath.join(dir, "done")), ["scan.png"])
+      assert.deepStrictEqual(ls(NodePath.join(dir, "outbox")), ["scan.png.json"])
+      assert.deepStrictEqual(yield* pool.calls, ["looped"])
+    }))
+})

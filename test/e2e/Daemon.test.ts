@@ -1,0 +1,94 @@
+/**
+ * The built daemon as a user runs it: a child process on a free loopback port, OCR load over real HTTP and
+ * the inbox, then SIGTERM. It must exit 0 within the grace period and lose no inbox file.
+ */
+import { describe, expect, it } from "vitest"
+import { type ChildProcess, spawn } from "node:child_process"
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+const root = new URL("../../", import.meta.url).pathname
+const fixture = (name: string) => new URL(`../fixtures/images/${name}`, import.meta.url).pathname
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
+    })
+  })
+
+const waitFor = async (check: () => Promise<boolean>, ms: number) => {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if (await check().catch(() => false)) return true
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  return false
+}
+
+interface Status { readonly pool: { readonly size: number; readonly busy: number }; readonly loops: ReadonlyArray<{ readonly name: string }> }
+interface Answer { readonly status: number; readonly body: { readonly text?: string; readonly _tag?: string } }
+const status = async (base: string) => (await (await fetch(`${base}/status`)).json()) as Status
+
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+
+describe("inferd serve (child process)", () => {
+  it("serves OCR under load, then stops on SIGTERM with exit 0 and no inbox file lost", async () => {
+    const port = await freePort()
+    const inbox = mkdtempSync(join(tmpdir(), "inferd-e2e-inbox-"))
+    const base = `http://127.0.0.1:${port}`
+    const child = spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
+      cwd: mkdtempSync(join(tmpdir(), "inferd-e2e-cwd-")),
+      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", INFERD_WORKERS: "2", INFERD_INBOX: inbox, INFERD_INBOX_INTERVAL: "300 millis", INFERD_SHUTDOWN_GRACE: "10 seconds", INFERD_LOG_FORMAT: "json" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let log = ""
+    child.stdout?.on("data", (d) => (log += d))
+    child.stderr?.on("data", (d) => (log += d))
+    const exit = exited(child)
+    try {
+      expect(await waitFor(async () => (await fetch(`${base}/health/ready`)).status === 200, 90_000), log).toBe(true)
+
+      const first = await status(base)
+      expect(first.pool.size).toBe(2)
+      expect(first.loops.map((l) => l.name).sort()).toEqual(["canary", "inbox"])
+
+      const names = ["a.png", "b.png", "c.png", "d.png", "e.png", "f.png"]
+      names.forEach((name, i) => copyFileSync(fixture(i % 2 ? "simple.png" : "testocr.png"), join(inbox, name)))
+      const body = readFileSync(fixture("testocr.png"))
+      const requests = Array.from({ length: 6 }, () =>
+        fetch(`${base}/v1/ocr`, { method: "POST", body, headers: { "content-type": "image/png" } })
+          .then(async (r): Promise<Answer> => ({ status: r.status, body: (await r.json()) as Answer["body"] }))
+      )
+      // Let the load and the inbox get going, then stop the daemon in the middle of it.
+      await waitFor(async () => (await status(base)).pool.busy === 2, 10_000)
+      await new Promise((r) => setTimeout(r, 700))
+      const stopAt = Date.now()
+      child.kill("SIGTERM")
+      const [code, answers] = await Promise.all([exit, Promise.all(requests)])
+      const stopMs = Date.now() - stopAt
+
+      expect(code, log).toBe(0)
+      expect(stopMs).toBeLessThan(12_000)
+      for (const answer of answers) {
+        // In-flight requests finish; ones that had not started get a typed 503.
+        if (answer.status === 200) expect(answer.body.text).toContain("This is a lot of 12 point text")
+        else expect([answer.status, answer.body._tag]).toEqual([503, "ShuttingDown"])
+      }
+      expect(answers.some((a) => a.status === 200)).toBe(true)
+      for (const name of names) {
+        const waiting = existsSync(join(inbox, name))
+        const done = existsSync(join(inbox, "done", name)) && existsSync(join(inbox, "outbox", `${name}.json`))
+        expect(waiting || done, `${name}: inbox ${readdirSync(inbox)} done ${readdirSync(join(inbox, "done"))}`).toBe(true)
+        expect(existsSync(join(inbox, "failed", name))).toBe(false)
+      }
+      expect(log).toContain("worker pool stopped")
+    } finally {
+      child.kill("SIGKILL")
+    }
+  }, 180_000)
+})
