@@ -3,7 +3,7 @@
  * body every `interval`, retries a failure (or a defect) on a capped, jittered exponential schedule, and never
  * lets a failure escape: a dead loop would otherwise die silently (research/effect-platform.md §5, §9).
  */
-import { Cause, Clock, Data, DateTime, Duration, Effect, Exit, FiberHandle, Predicate, Queue, Ref, Schedule, Schema } from "effect"
+import { Cause, Clock, Data, DateTime, Deferred, Duration, Effect, Exit, FiberHandle, Predicate, Queue, Ref, Schedule, Schema } from "effect"
 import type { Scope } from "effect"
 
 export const LoopState = Schema.Literal("idle", "running", "backing-off", "paused")
@@ -32,7 +32,8 @@ export type LoopStatus = typeof LoopStatus.Type
 
 /**
  * A running loop. Commands are queued and handled between attempts: `pause` during a run takes effect when the run
- * ends; `runNow` while paused is ignored (paused means paused); `resume` restarts the interval timer.
+ * ends (and returns then); `runNow` while paused is ignored (paused means paused); `resume` restarts the interval
+ * timer.
  */
 export interface Loop {
   readonly name: string
@@ -59,8 +60,8 @@ export class AttemptTimeout extends Data.TaggedError("AttemptTimeout")<{ readonl
 
 type Event =
   | { readonly _tag: "RunNow" }
-  | { readonly _tag: "Pause" }
-  | { readonly _tag: "Resume" }
+  | { readonly _tag: "Pause"; readonly handled: Deferred.Deferred<void> }
+  | { readonly _tag: "Resume"; readonly handled: Deferred.Deferred<void> }
   | { readonly _tag: "Due"; readonly generation: number }
 
 // `union` takes the shorter delay of the two, so `spaced(cap)` caps the exponential (research §9).
@@ -167,15 +168,19 @@ export const make = <E>(options: LoopOptions<E>): Effect.Effect<Loop, never, Sco
             if (paused) return yield* Effect.logInfo("run-now ignored: the loop is paused")
             return yield* attempt
           case "Pause":
-            if (paused) return
-            yield* disarm
-            yield* Ref.update(status, (s): LoopStatus => ({ ...s, state: "paused" }))
-            return yield* Effect.logInfo("loop paused")
+            if (!paused) {
+              yield* disarm
+              yield* Ref.update(status, (s): LoopStatus => ({ ...s, state: "paused" }))
+              yield* Effect.logInfo("loop paused")
+            }
+            return yield* Deferred.succeed(event.handled, undefined)
           case "Resume":
-            if (!paused) return
-            yield* Ref.update(status, (s): LoopStatus => ({ ...s, state: "idle" }))
-            yield* arm(Effect.sleep(interval))
-            return yield* Effect.logInfo("loop resumed")
+            if (paused) {
+              yield* Ref.update(status, (s): LoopStatus => ({ ...s, state: "idle" }))
+              yield* arm(Effect.sleep(interval))
+              yield* Effect.logInfo("loop resumed")
+            }
+            return yield* Deferred.succeed(event.handled, undefined)
         }
       })
 
@@ -188,11 +193,13 @@ export const make = <E>(options: LoopOptions<E>): Effect.Effect<Loop, never, Sco
     )
 
     const send = (event: Event) => Effect.asVoid(Queue.offer(mailbox, event))
+    const command = (tag: "Pause" | "Resume") =>
+      Effect.flatMap(Deferred.make<void>(), (handled) => Effect.zipRight(send({ _tag: tag, handled }), Deferred.await(handled)))
     return {
       name,
       status: Ref.get(status),
       runNow: Effect.flatMap(Ref.getAndSet(runRequested, true), (pending) => pending ? Effect.void : send({ _tag: "RunNow" })),
-      pause: send({ _tag: "Pause" }),
-      resume: send({ _tag: "Resume" })
+      pause: command("Pause"),
+      resume: command("Resume")
     } satisfies Loop
   })

@@ -11,7 +11,8 @@ export const layer = HttpApiBuilder.group(Api, "loops", (handlers) =>
     const command = (name: string, f: (loop: Loop) => Effect.Effect<void>) =>
       Effect.flatMap(loops.get(name), Option.match({
         onNone: () => Effect.fail(new LoopNotFound({ message: `no loop named "${name}"`, name })),
-        onSome: (loop) => Effect.zipRight(f(loop), loop.status)
+        // A command waits for a run in progress to end; past a moment, answer with the state as it is.
+        onSome: (loop) => Effect.zipRight(f(loop).pipe(Effect.timeout("2 seconds"), Effect.ignore), loop.status)
       }))
     return handlers
       .handle("list", () => loops.list)
