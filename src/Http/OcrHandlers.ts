@@ -4,6 +4,7 @@ import { Effect } from "effect"
 import * as Tasks from "../Layers/Tasks.js"
 import { WorkerPool } from "../Layers/WorkerPool.js"
 import { Api } from "./Api.js"
+import * as Media from "./Media.js"
 import { Upload } from "./Upload.js"
 
 export const layer = HttpApiBuilder.group(Api, "ocr", (handlers) =>
@@ -11,5 +12,5 @@ export const layer = HttpApiBuilder.group(Api, "ocr", (handlers) =>
     const pool = yield* WorkerPool
     const upload = yield* Upload
     return handlers.handle("ocr", () =>
-      Effect.flatMap(upload.image, (image) => pool.submit(Tasks.ocr(image))).pipe(Effect.withSpan("ocr")))
+      Effect.flatMap(upload.one(Media.image), (image) => pool.submit(Tasks.ocr(image))).pipe(Effect.withSpan("ocr")))
   }))

@@ -6,7 +6,7 @@
 import { HttpApiSchema, HttpServerRequest, Multipart } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Chunk, Config, Context, Effect, Layer, Option, Schema, Stream } from "effect"
-import { ImageUndecodable } from "../Workers/Protocol.js"
+import type { MediaKind } from "./Media.js"
 
 /** The body (or the multipart file, or the number of parts) is over a limit. */
 export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()(
@@ -29,23 +29,14 @@ export class MalformedRequest extends Schema.TaggedError<MalformedRequest>()(
   HttpApiSchema.annotations({ status: 400 })
 ) {}
 
-export type UploadError = PayloadTooLarge | UnsupportedMediaType | MalformedRequest | ImageUndecodable
+/** What reading an upload of a kind whose undecodable error is `E` can fail with. */
+export type UploadError<E> = PayloadTooLarge | UnsupportedMediaType | MalformedRequest | E
 
-export const imageTypes = ["image/png", "image/jpeg", "image/tiff", "image/webp", "image/bmp", "image/gif"] as const
-
-const signatures: ReadonlyArray<readonly [string, (b: Uint8Array) => boolean]> = [
-  ["image/png", (b) => b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47],
-  ["image/jpeg", (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff],
-  ["image/gif", (b) => b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38],
-  ["image/webp", (b) => ascii(b, 0, 4) === "RIFF" && ascii(b, 8, 12) === "WEBP"],
-  ["image/tiff", (b) => ascii(b, 0, 4) === "II*\0" || ascii(b, 0, 4) === "MM\0*"],
-  ["image/bmp", (b) => b[0] === 0x42 && b[1] === 0x4d]
-]
-const ascii = (b: Uint8Array, from: number, to: number) => String.fromCharCode(...b.subarray(from, to))
-
-/** The format the bytes really are, whatever the client declared. */
-export const sniff = (bytes: Uint8Array): Option.Option<string> =>
-  Option.fromNullable(signatures.find(([, matches]) => matches(bytes))?.[0])
+/** One uploaded file: its multipart field name (`body` for a raw body) and its bytes. */
+export interface UploadedFile {
+  readonly field: string
+  readonly bytes: Uint8Array
+}
 
 export interface UploadLimits {
   /** `INFERD_MAX_BODY`: bytes of one request body or uploaded file (default 20 MiB). */
@@ -54,10 +45,15 @@ export interface UploadLimits {
   readonly maxParts: number
 }
 
+/**
+ * Reads uploads. Bytes always come back in a buffer of their own, so they can be transferred to a worker.
+ */
 export interface UploadService {
   readonly limits: UploadLimits
-  /** The uploaded image's bytes, in a buffer of their own (so it can be transferred to a worker). */
-  readonly image: Effect.Effect<Uint8Array, UploadError, HttpServerRequest.HttpServerRequest>
+  /** The raw body, or multipart field `file`. */
+  readonly one: <E>(kind: MediaKind<E>) => Effect.Effect<Uint8Array, UploadError<E>, HttpServerRequest.HttpServerRequest>
+  /** The raw body as one file, or every file of a multipart body, each checked to be of the kind. */
+  readonly all: <E>(kind: MediaKind<E>) => Effect.Effect<ReadonlyArray<UploadedFile>, UploadError<E>, HttpServerRequest.HttpServerRequest>
 }
 
 export class Upload extends Context.Tag("inferd/Upload")<Upload, UploadService>() {}
@@ -91,12 +87,14 @@ const discardBody = (request: HttpServerRequest.HttpServerRequest) =>
     incoming.once("end", done).once("close", done).once("error", done).resume()
   }).pipe(Effect.timeout("5 seconds"), Effect.ignore)
 
-const checkImage = (bytes: Uint8Array): Effect.Effect<Uint8Array, MalformedRequest | ImageUndecodable> => {
-  if (bytes.byteLength === 0) return Effect.fail(new MalformedRequest({ message: "the request has no image: the body is empty" }))
-  if (Option.isNone(sniff(bytes))) {
-    return Effect.fail(new ImageUndecodable({ message: `the body is not a ${imageTypes.join(", ")} image (unrecognised file signature)` }))
+const check = <E>(kind: MediaKind<E>, file: UploadedFile): Effect.Effect<UploadedFile, MalformedRequest | E> => {
+  if (file.bytes.byteLength === 0) {
+    return Effect.fail(new MalformedRequest({ message: `the request has no ${kind.noun}: "${file.field}" is empty` }))
   }
-  return Effect.succeed(bytes)
+  if (Option.isNone(kind.sniff(file.bytes))) {
+    return Effect.fail(kind.undecodable(`"${file.field}" is not an ${kind.noun} of a supported type (${kind.types.join(", ")}): unrecognised file signature`))
+  }
+  return Effect.succeed(file)
 }
 
 const multipartError = (limits: UploadLimits) => (error: Multipart.MultipartError) => {
@@ -112,51 +110,60 @@ const multipartError = (limits: UploadLimits) => (error: Multipart.MultipartErro
   }
 }
 
-const fromMultipart = (request: HttpServerRequest.HttpServerRequest, limits: UploadLimits) =>
+// Multipart framing gets some room beyond the files themselves.
+const slack = 64 * 1024
+
+/** Every file part of a multipart body (only the first `file` one when `onlyFile`), within the limits. */
+const fromMultipart = (request: HttpServerRequest.HttpServerRequest, limits: UploadLimits, onlyFile: boolean) =>
   request.multipartStream.pipe(
-    Stream.filter((part): part is Multipart.File => Multipart.isFile(part) && part.key === "file"),
-    Stream.take(1),
-    Stream.mapEffect((file) => collect(file.content, limits.maxBody)),
-    Stream.runHead,
-    Multipart.withLimits({ maxParts: Option.some(limits.maxParts), maxFileSize: Option.some(limits.maxBody), maxTotalSize: Option.some(limits.maxBody + 64 * 1024) }),
-    Effect.mapError((error) => error instanceof PayloadTooLarge ? error : multipartError(limits)(error)),
-    Effect.flatMap(Option.match({
-      onNone: () => Effect.fail(new MalformedRequest({ message: "the multipart body has no file field named \"file\"" })),
-      onSome: Effect.succeed
-    }))
+    Stream.filter((part): part is Multipart.File => Multipart.isFile(part) && (!onlyFile || part.key === "file")),
+    onlyFile ? Stream.take(1) : (stream) => stream,
+    Stream.mapEffect((file) => Effect.map(collect(file.content, limits.maxBody), (bytes): UploadedFile => ({ field: file.key, bytes }))),
+    Stream.runCollect,
+    Effect.map(Chunk.toReadonlyArray),
+    Multipart.withLimits({ maxParts: Option.some(limits.maxParts), maxFileSize: Option.some(limits.maxBody), maxTotalSize: Option.some(limits.maxBody + slack) }),
+    Effect.mapError((error) => error instanceof PayloadTooLarge ? error : multipartError(limits)(error))
   )
 
-export const make = (limits: UploadLimits): UploadService => ({
-  limits,
-  image: Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const declared = Number(request.headers["content-length"] ?? "0")
-    const contentType = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
-    // Refuse at once what the client says is too big; multipart framing gets some slack beyond the file.
-    const slack = contentType === "multipart/form-data" ? 64 * 1024 : 0
-    if (declared > limits.maxBody + slack) {
-      if (declared <= 4 * limits.maxBody) yield* discardBody(request)
-      return yield* tooLarge(limits.maxBody)
-    }
-    if (contentType === "multipart/form-data") {
-      return yield* fromMultipart(request, limits).pipe(
-        Effect.tapError(() => declared <= 4 * limits.maxBody ? discardBody(request) : Effect.void),
-        Effect.flatMap(checkImage)
+export const make = (limits: UploadLimits): UploadService => {
+  const read = <E>(kind: MediaKind<E>, onlyFile: boolean) =>
+    Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const declared = Number(request.headers["content-length"] ?? "0")
+      const contentType = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
+      const multipart = contentType === "multipart/form-data"
+      // Refuse at once what the client says is too big.
+      if (declared > limits.maxBody + (multipart ? slack : 0)) {
+        if (declared <= 4 * limits.maxBody) yield* discardBody(request)
+        return yield* tooLarge(limits.maxBody)
+      }
+      if (multipart) {
+        const files = yield* fromMultipart(request, limits, onlyFile).pipe(
+          Effect.tapError(() => declared <= 4 * limits.maxBody ? discardBody(request) : Effect.void)
+        )
+        if (files.length === 0) {
+          return yield* new MalformedRequest({ message: onlyFile ? "the multipart body has no file field named \"file\"" : "the multipart body has no file" })
+        }
+        return yield* Effect.forEach(files, (file) => check(kind, file))
+      }
+      if (!kind.types.includes(contentType)) {
+        return yield* new UnsupportedMediaType({
+          message: `Content-Type "${contentType}" is not supported: send an ${kind.noun} (${kind.types.join(", ")}) as the raw body or as a multipart file`,
+          contentType,
+          supported: [...kind.types, "multipart/form-data"]
+        })
+      }
+      const bytes = yield* collect(request.stream, limits.maxBody).pipe(
+        Effect.catchTag("RequestError", (error) => new MalformedRequest({ message: `the body could not be read: ${error.message}` }))
       )
-    }
-    if (!(imageTypes as ReadonlyArray<string>).includes(contentType)) {
-      return yield* new UnsupportedMediaType({
-        message: `Content-Type "${contentType}" is not supported: send an image as the raw body or as multipart field "file"`,
-        contentType,
-        supported: [...imageTypes, "multipart/form-data"]
-      })
-    }
-    const body = yield* collect(request.stream, limits.maxBody).pipe(
-      Effect.catchTag("RequestError", (error) => new MalformedRequest({ message: `the body could not be read: ${error.message}` }))
-    )
-    return yield* checkImage(body)
-  })
-})
+      return [yield* check(kind, { field: "body", bytes })]
+    })
+  return {
+    limits,
+    one: (kind) => Effect.map(read(kind, true), (files) => files[0]!.bytes),
+    all: (kind) => read(kind, false)
+  }
+}
 
 export const layer = Layer.effect(
   Upload,

@@ -11,8 +11,9 @@ import { Config, Context, Deferred, Duration, Effect, Fiber, Layer, Option, Ref 
 import { CpuLimit } from "./CpuLimit.js"
 import { Overloaded, type PoolError, ShuttingDown, TaskTimeout } from "./PoolErrors.js"
 import * as TaskQueue from "./TaskQueue.js"
+import * as WorkerSettings from "./WorkerSettings.js"
 import * as WorkerSlot from "./WorkerSlot.js"
-import type { WorkerRequest, WorkerSettings } from "../Workers/Protocol.js"
+import type { WorkerRequest, WorkerSettings as Settings } from "../Workers/Protocol.js"
 
 
 export interface SubmitOptions {
@@ -51,7 +52,7 @@ export interface PoolOptions {
   readonly startTimeout: Duration.Duration
   /** V8 heap limit of each worker thread: a runaway task ends its thread, not the daemon. */
   readonly workerHeapMb: number
-  readonly settings: WorkerSettings
+  readonly settings: Settings
 }
 
 /** One CPU stays with the event loop; the rest run workers. */
@@ -146,10 +147,7 @@ export const config = Effect.gen(function*() {
     shutdownGrace: yield* Config.duration("INFERD_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(10))),
     startTimeout: yield* Config.duration("INFERD_WORKER_START_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
     workerHeapMb: yield* Config.integer("INFERD_WORKER_MAX_HEAP_MB").pipe(Config.withDefault(1024)),
-    settings: {
-      maxPixels: yield* Config.integer("INFERD_MAX_PIXELS").pipe(Config.withDefault(50_000_000)),
-      tesseractLangPath: WorkerSlot.defaultLangPath()
-    }
+    settings: yield* WorkerSettings.config({ cpus: cpu.cpus, workers: size })
   } satisfies PoolOptions
 })
 

@@ -7,8 +7,6 @@ import * as Worker from "@effect/platform/Worker"
 import type { SerializedWorker } from "@effect/platform/Worker"
 import { WorkerError } from "@effect/platform/WorkerError"
 import { Cause, Deferred, Duration, Effect, Exit, Layer, Option, ParseResult, Ref } from "effect"
-import { createRequire } from "node:module"
-import * as path from "node:path"
 import { Worker as Thread } from "node:worker_threads"
 import type { Job, PoolOptions } from "./WorkerPool.js"
 import { type PoolError, ShuttingDown, TaskTimeout, WorkerCrashed } from "./PoolErrors.js"
@@ -17,10 +15,6 @@ import { Warmup, type WorkerRequest } from "../Workers/Protocol.js"
 
 /** What a job did to its worker: `keep` it serving, or `recycle` it (dead, stuck or abandoned mid-task). */
 export type Outcome = "keep" | "recycle"
-
-/** Where tesseract.js finds `eng.traineddata.gz`: the installed `@tesseract.js-data/eng`, never a CDN. */
-export const defaultLangPath = (): string =>
-  path.join(path.dirname(createRequire(import.meta.url).resolve("@tesseract.js-data/eng/package.json")), "4.0.0_best_int")
 
 /** Under vitest this module runs from src/*.ts, but a thread needs compiled JS: use the build in dist/. */
 const entryUrl = (): URL => {

@@ -6,6 +6,8 @@ import { NodeRuntime, NodeWorkerRunner } from "@effect/platform-node"
 import { WorkerRunner } from "@effect/platform"
 import { Effect, Layer, Schema } from "effect"
 import { workerData } from "node:worker_threads"
+import * as Audio from "./Audio.js"
+import * as Faces from "./Faces.js"
 import { inject } from "./Fault.js"
 import * as Ocr from "./Ocr.js"
 import { WorkerRequest, WorkerSettings } from "./Protocol.js"
@@ -14,6 +16,8 @@ const settings = Schema.decodeUnknownSync(WorkerSettings)(workerData)
 
 const Handlers = WorkerRunner.layerSerialized(WorkerRequest, {
   Ocr: (request) => Effect.flatMap(Ocr.OcrEngine, (engine) => engine.recognize(request.image)),
+  FaceDetect: ({ image, ...options }) => Effect.flatMap(Faces.FaceEngine, (engine) => engine.detect(image, options)),
+  AudioAnalyze: (request) => Effect.flatMap(Audio.AudioEngine, (engine) => engine.analyze(request.audio, request.vad)),
   Warmup: () =>
     Effect.gen(function*() {
       const engine = yield* Ocr.OcrEngine
@@ -25,6 +29,8 @@ const Handlers = WorkerRunner.layerSerialized(WorkerRequest, {
   Fault: (request) => inject(request.kind)
 })
 
-WorkerRunner.launch(Handlers.pipe(Layer.provide(Ocr.layer(settings)), Layer.provide(NodeWorkerRunner.layer))).pipe(
+const Engines = Layer.mergeAll(Ocr.layer(settings), Faces.layer(settings), Audio.layer(settings))
+
+WorkerRunner.launch(Handlers.pipe(Layer.provide(Engines), Layer.provide(NodeWorkerRunner.layer))).pipe(
   NodeRuntime.runMain({ disablePrettyLogger: true, disableErrorReporting: false })
 )

