@@ -2,7 +2,7 @@
  * The HTTP API: one group per feature. Errors carry their status (HttpApiSchema annotations), so every
  * failure a handler can produce is declared here and answered as a typed JSON body.
  */
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiError, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 import { LoopStatus } from "../Fibers/Loop.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
@@ -49,9 +49,14 @@ export class SystemApi extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("ready", "/health/ready").addSuccess(Ready).addError(NotReady))
 {}
 
+/** `?timeoutMs=`: the task's deadline, capped by `INFERD_TASK_TIMEOUT`. */
+export const TaskParams = Schema.Struct({
+  timeoutMs: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive()))
+})
+
 /** OCR; the group's errors are what any endpoint that runs an upload on the pool can answer. */
 export class OcrApi extends HttpApiGroup.make("ocr")
-  .add(HttpApiEndpoint.post("ocr", "/v1/ocr").addSuccess(OcrResult))
+  .add(HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(TaskParams).addSuccess(OcrResult))
   .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
   .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed)
   .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
@@ -66,4 +71,15 @@ export class LoopsApi extends HttpApiGroup.make("loops")
   .add(HttpApiEndpoint.post("resume", "/v1/loops/:name/resume").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound))
 {}
 
-export class Api extends HttpApi.make("inferd").add(SystemApi).add(OcrApi).add(LoopsApi) {}
+/** Fault injection, served only with `INFERD_ENABLE_FAULTS=1` (404 otherwise). */
+export class DebugApi extends HttpApiGroup.make("debug")
+  .add(
+    HttpApiEndpoint.post("fault", "/v1/debug/fault")
+      .setPayload(Schema.Struct({ kind: Schema.Literal("crash", "exit", "hang", "oom"), timeoutMs: Schema.optional(Schema.Int.pipe(Schema.positive())) }))
+      .addSuccess(Schema.Struct({ kind: Schema.String }))
+      .addError(HttpApiError.NotFound)
+  )
+  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
+{}
+
+export class Api extends HttpApi.make("inferd").add(SystemApi).add(OcrApi).add(LoopsApi).add(DebugApi) {}

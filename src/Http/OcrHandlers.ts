@@ -11,6 +11,8 @@ export const layer = HttpApiBuilder.group(Api, "ocr", (handlers) =>
   Effect.gen(function*() {
     const pool = yield* WorkerPool
     const upload = yield* Upload
-    return handlers.handle("ocr", () =>
-      Effect.flatMap(upload.one(Media.image), (image) => pool.submit(Tasks.ocr(image))).pipe(Effect.withSpan("ocr")))
+    return handlers.handle("ocr", ({ urlParams }) =>
+      Effect.flatMap(upload.one(Media.image), (image) => pool.submit(Tasks.ocr(image), { timeout: urlParams.timeoutMs, bytes: image.byteLength })).pipe(
+        Effect.withSpan("ocr")
+      ))
   }))

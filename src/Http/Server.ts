@@ -7,13 +7,15 @@ import { Config, Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import { WorkerPool } from "../Layers/WorkerPool.js"
 import { Api } from "./Api.js"
+import * as Auth from "./Auth.js"
+import * as DebugHandlers from "./DebugHandlers.js"
 import * as LoopsHandlers from "./LoopsHandlers.js"
 import * as OcrHandlers from "./OcrHandlers.js"
 import * as SystemHandlers from "./SystemHandlers.js"
 import * as Upload from "./Upload.js"
 
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([SystemHandlers.layer, OcrHandlers.layer, LoopsHandlers.layer])
+  Layer.provide([SystemHandlers.layer, OcrHandlers.layer, LoopsHandlers.layer, DebugHandlers.layer])
 )
 
 const listen = Layer.unwrapEffect(Effect.gen(function*() {
@@ -55,6 +57,12 @@ const drainFirst = Layer.scopedDiscard(Effect.gen(function*() {
   yield* Effect.addFinalizer(() => Effect.logInfo("shutting down: draining the worker pool").pipe(Effect.zipRight(pool.drain)))
 }))
 
+/** The API served with its cross-cutting middleware: authentication outermost, then error headers. */
+export const serve = Layer.unwrapEffect(Effect.map(Auth.token, (token) => {
+  const auth = Auth.middleware(token)
+  return HttpApiBuilder.serve((app) => auth(errorHeaders(app)))
+}))
+
 export const HttpLive = drainFirst.pipe(
-  Layer.provide(HttpApiBuilder.serve(errorHeaders).pipe(Layer.provide(ApiLive), Layer.provide(Upload.layer), Layer.provide(listen)))
+  Layer.provide(serve.pipe(Layer.provide(ApiLive), Layer.provide(Upload.layer), Layer.provide(listen)))
 )

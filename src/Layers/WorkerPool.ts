@@ -21,6 +21,8 @@ export interface SubmitOptions {
   readonly priority?: TaskQueue.Priority
   /** Deadline from submission, queueing included; capped by the pool's `taskTimeout`. */
   readonly timeout?: Duration.DurationInput
+  /** Bytes of input this task holds until it ends; they count against `maxBytes`. */
+  readonly bytes?: number
 }
 
 export interface PoolStats {
@@ -47,6 +49,10 @@ export interface PoolOptions {
   readonly size: number
   /** Jobs allowed to wait beyond the running ones; past it `submit` fails with Overloaded at once. */
   readonly maxQueue: number
+  /** Input bytes all queued and running tasks may hold together; past it `submit` fails with Overloaded (default: no limit). */
+  readonly maxBytes?: number
+  /** Tasks a worker runs before it is replaced (default 0: never), for leaky native code. */
+  readonly maxTasksPerWorker?: number
   readonly taskTimeout: Duration.Duration
   readonly shutdownGrace: Duration.Duration
   readonly startTimeout: Duration.Duration
@@ -71,6 +77,7 @@ export const make = (options: PoolOptions) =>
   Effect.gen(function*() {
     const queue = yield* TaskQueue.make<Job>()
     const draining = yield* Ref.make(false)
+    const heldBytes = yield* Ref.make(0)
     const slots = yield* WorkerSlot.makeGroup(options)
     const fibers = yield* Effect.forEach(slots.all, (slot) => Effect.forkDaemon(slot.run(queue)))
 
@@ -90,16 +97,22 @@ export const make = (options: PoolOptions) =>
           run: (worker, remainingMs) => WorkerSlot.execute(worker, task, deferred, remainingMs, timeoutMs),
           reject: (error) => Deferred.fail(deferred, error)
         }
-        const taken = yield* queue.offer(job, submitOptions?.priority ?? "interactive", options.maxQueue)
+        const bytes = submitOptions?.bytes ?? 0
+        const reserved = yield* Ref.modify(heldBytes, (held) => held + bytes > (options.maxBytes ?? Infinity) && held > 0 ? [false, held] as const : [true, held + bytes] as const)
+        const taken = reserved && (yield* queue.offer(job, submitOptions?.priority ?? "interactive", options.maxQueue))
         if (!taken) {
+          if (reserved) yield* Ref.update(heldBytes, (held) => held - bytes)
           return yield* new Overloaded({
-            message: `the task queue is full (${options.maxQueue} waiting); retry later`,
-            queued: options.maxQueue,
+            message: reserved
+              ? `the task queue is full (${options.maxQueue} waiting); retry later`
+              : `queued inputs are over the memory budget of ${options.maxBytes} bytes (INFERD_MAX_QUEUED_BYTES); retry later`,
+            queued: yield* queue.size,
             maxQueue: options.maxQueue,
             retryAfterSeconds: 1
           })
         }
         return yield* Deferred.await(deferred).pipe(
+          Effect.ensuring(Ref.update(heldBytes, (held) => held - bytes)),
           Effect.timeoutFail({
             duration: Duration.millis(timeoutMs),
             onTimeout: () => new TaskTimeout({ message: `the task did not finish within ${timeoutMs} ms`, timeoutMs })
@@ -143,6 +156,8 @@ export const config = Effect.gen(function*() {
   return {
     size,
     maxQueue: yield* Config.integer("INFERD_MAX_QUEUE").pipe(Config.withDefault(8 * size)),
+    maxBytes: yield* Config.integer("INFERD_MAX_QUEUED_BYTES").pipe(Config.withDefault(256 * 1024 * 1024)),
+    maxTasksPerWorker: yield* Config.integer("INFERD_WORKER_MAX_TASKS").pipe(Config.withDefault(0)),
     taskTimeout: yield* Config.duration("INFERD_TASK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
     shutdownGrace: yield* Config.duration("INFERD_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(10))),
     startTimeout: yield* Config.duration("INFERD_WORKER_START_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),

@@ -29,13 +29,14 @@ export type Task<A, E> = (worker: SerializedWorker<WorkerRequest>) => Effect.Eff
  * Turns the platform's failures into ours: a dead thread (WorkerError) is WorkerCrashed, and a ParseError
  * means both sides disagree on the protocol, a defect.
  */
-export const settle = <A, E>(effect: Effect.Effect<A, E | WorkerError | ParseResult.ParseError>): Effect.Effect<A, E | WorkerCrashed> =>
-  Effect.catchAll(effect, (error): Effect.Effect<never, E | WorkerCrashed> => {
+export const settle = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, Exclude<E, WorkerError | ParseResult.ParseError> | WorkerCrashed> =>
+  Effect.catchAll(effect, (error): Effect.Effect<never, Exclude<E, WorkerError | ParseResult.ParseError> | WorkerCrashed> => {
     if (error instanceof WorkerError) {
       return Effect.fail(new WorkerCrashed({ message: `the worker thread died while running the task: ${error.message}` }))
     }
     if (ParseResult.isParseError(error)) return Effect.die(error)
-    return Effect.fail(error)
+    // Neither of the two excluded kinds, as checked just above.
+    return Effect.fail(error as Exclude<E, WorkerError | ParseResult.ParseError>)
   })
 
 /** Runs one job on a worker and settles the caller's deferred; says whether the worker can go on. */
@@ -86,9 +87,13 @@ export const makeGroup = (options: PoolOptions) =>
 
     const serve = (state: SlotState, worker: SerializedWorker<WorkerRequest>, queue: TaskQueue<Job>) =>
       Effect.gen(function*() {
-        while (true) {
+        const maxTasks = options.maxTasksPerWorker || Infinity
+        for (let served = 0; served < maxTasks; served++) {
           const next = yield* queue.take
-          if (Option.isNone(next) || (yield* next.value.cancelled)) continue
+          if (Option.isNone(next) || (yield* next.value.cancelled)) {
+            served--
+            continue
+          }
           const job = next.value
           const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
           state.busy = true

@@ -1,29 +1,14 @@
-import { HttpApiBuilder, HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeContext, NodeHttpServer } from "@effect/platform-node"
+import { HttpClientRequest } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
-import { Duration, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { readFileSync } from "node:fs"
 import sharp from "sharp"
 import * as Loop from "../../src/Fibers/Loop.js"
 import { Loops } from "../../src/Fibers/Loops.js"
-import * as LoopsLayer from "../../src/Fibers/Loops.js"
-import { ApiLive } from "../../src/Http/Server.js"
-import * as Upload from "../../src/Http/Upload.js"
-import * as CpuLimit from "../../src/Layers/CpuLimit.js"
-import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
+import { awaitReady, post, send, testServer } from "../support/server.js"
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url))
-
-const Pool = Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make({
-  size: 1,
-  maxQueue: 8,
-  taskTimeout: Duration.seconds(30),
-  shutdownGrace: Duration.seconds(2),
-  startTimeout: Duration.seconds(60),
-  workerHeapMb: 512,
-  settings: WorkerSettings.forTests({ maxPixels: 1_000_000 })
-}))
 
 /** A loop that does nothing, so the loop endpoints have something to command. */
 const Tick = Layer.scopedDiscard(Effect.gen(function*() {
@@ -31,26 +16,11 @@ const Tick = Layer.scopedDiscard(Effect.gen(function*() {
   yield* loops.register(yield* Loop.make({ name: "tick", interval: "1 hour", body: Effect.void }))
 }))
 
-const TestLive = HttpApiBuilder.serve().pipe(
-  Layer.provide(ApiLive),
-  Layer.provide(Layer.succeed(Upload.Upload, Upload.make({ maxBody: 200_000, maxParts: 4 }))),
-  Layer.provide(Tick),
-  Layer.provideMerge(NodeHttpServer.layerTest),
-  Layer.provideMerge(LoopsLayer.layer),
-  Layer.provideMerge(Pool),
-  Layer.provide(CpuLimit.layerTest({ cpus: 2, quota: 2, source: "test" })),
-  Layer.provide(NodeContext.layer)
-)
-
-const send = (request: HttpClientRequest.HttpClientRequest) =>
-  Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
-    const response = yield* client.execute(request)
-    return { status: response.status, body: (yield* response.json) as Record<string, unknown>, headers: response.headers }
-  })
-
-const post = (path: string, body: Uint8Array, contentType: string) =>
-  send(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUint8Array(body, contentType)))
+const TestLive = testServer({
+  pool: { settings: WorkerSettings.forTests({ maxPixels: 1_000_000 }) },
+  upload: { maxBody: 200_000, maxParts: 4 },
+  loops: Tick
+})
 
 layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real server, real pool)", (it) => {
   it.effect("GET /status reports cpu, pool and loops", () =>
@@ -66,10 +36,7 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
 
   it.effect("GET /health/ready turns 200 once a worker is up", () =>
     Effect.gen(function*() {
-      const ready = yield* send(HttpClientRequest.get("/health/ready")).pipe(
-        Effect.repeat({ until: (r) => r.status === 200, schedule: undefined }),
-        Effect.timeout("60 seconds")
-      )
+      const ready = yield* awaitReady
       assert.deepStrictEqual(ready.body, { status: "ready", workers: 1 })
     }))
 

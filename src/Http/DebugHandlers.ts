@@ -1,0 +1,19 @@
+/** POST /v1/debug/fault: runs an injected fault on a worker, for tests and checks of crash recovery. */
+import { HttpApiBuilder, HttpApiError } from "@effect/platform"
+import { Config, Effect } from "effect"
+import * as Tasks from "../Layers/Tasks.js"
+import { WorkerPool } from "../Layers/WorkerPool.js"
+import { Api } from "./Api.js"
+
+/** `INFERD_ENABLE_FAULTS`: serve the fault route (default false: it answers 404 like any unknown route). */
+export const enabled = Config.boolean("INFERD_ENABLE_FAULTS").pipe(Config.withDefault(false))
+
+export const layer = HttpApiBuilder.group(Api, "debug", (handlers) =>
+  Effect.gen(function*() {
+    const pool = yield* WorkerPool
+    const on = yield* enabled
+    return handlers.handle("fault", ({ payload }) =>
+      on
+        ? pool.submit(Tasks.fault(payload.kind), { timeout: payload.timeoutMs })
+        : Effect.fail(new HttpApiError.NotFound()))
+  }))

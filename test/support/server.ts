@@ -1,0 +1,68 @@
+/**
+ * The real HTTP API on a random loopback port, over a real worker pool, for tests. Configuration comes from a
+ * map (so each test file states the settings it relies on); loops are whatever `loops` registers.
+ */
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { NodeContext, NodeHttpServer } from "@effect/platform-node"
+import { ConfigProvider, Duration, Effect, Layer } from "effect"
+import * as LoopsLayer from "../../src/Fibers/Loops.js"
+import { ApiLive, serve } from "../../src/Http/Server.js"
+import * as Upload from "../../src/Http/Upload.js"
+import * as CpuLimit from "../../src/Layers/CpuLimit.js"
+import * as WorkerPool from "../../src/Layers/WorkerPool.js"
+import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
+
+export const poolOptions = (overrides: Partial<WorkerPool.PoolOptions> = {}): WorkerPool.PoolOptions => ({
+  size: 1,
+  maxQueue: 8,
+  taskTimeout: Duration.seconds(30),
+  shutdownGrace: Duration.seconds(2),
+  startTimeout: Duration.seconds(60),
+  workerHeapMb: 512,
+  settings: WorkerSettings.forTests(),
+  ...overrides
+})
+
+export interface TestServerOptions {
+  readonly pool?: Partial<WorkerPool.PoolOptions>
+  readonly upload?: Upload.UploadLimits
+  readonly config?: Record<string, string>
+  readonly loops?: Layer.Layer<never, never, LoopsLayer.Loops>
+}
+
+export const testServer = (options: TestServerOptions = {}) =>
+  serve.pipe(
+    Layer.provide(ApiLive),
+    Layer.provide(Layer.succeed(Upload.Upload, Upload.make(options.upload ?? { maxBody: 20 * 1024 * 1024, maxParts: 16 }))),
+    Layer.provide(options.loops ?? Layer.empty),
+    Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provideMerge(LoopsLayer.layer),
+    Layer.provideMerge(Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions(options.pool)))),
+    Layer.provide(CpuLimit.layerTest({ cpus: 2, quota: 2, source: "test" })),
+    Layer.provide(NodeContext.layer),
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson(options.config ?? {})))
+  )
+
+export interface Reply {
+  readonly status: number
+  readonly body: Record<string, unknown>
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/** Sends a request to the test server and reads the JSON answer. */
+export const send = (request: HttpClientRequest.HttpClientRequest) =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const response = yield* client.execute(request)
+    const text = yield* response.text
+    return { status: response.status, body: text === "" ? {} : JSON.parse(text) as Record<string, unknown>, headers: response.headers } satisfies Reply
+  })
+
+export const post = (path: string, body: Uint8Array, contentType: string) =>
+  send(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUint8Array(body, contentType)))
+
+/** Waits until a worker is up and warm. */
+export const awaitReady = send(HttpClientRequest.get("/health/ready")).pipe(
+  Effect.repeat({ until: (r) => r.status === 200 }),
+  Effect.timeout("60 seconds")
+)
