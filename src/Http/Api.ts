@@ -2,11 +2,12 @@
  * The HTTP API: one group per feature. Errors carry their status (HttpApiSchema annotations), so every
  * failure a handler can produce is declared here and answered as a typed JSON body.
  */
-import { HttpApi, HttpApiEndpoint, HttpApiError, HttpApiGroup, HttpApiSchema } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiError, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { LoopStatus } from "../Fibers/Loop.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
 import { ImageTooLarge, ImageUndecodable, InferenceFailed, OcrResult } from "../Workers/Protocol.js"
+import * as Media from "./Media.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
 /** Not ready to take traffic: no worker up yet, or the canary failing. */
@@ -56,7 +57,11 @@ export const TaskParams = Schema.Struct({
 
 /** OCR; the group's errors are what any endpoint that runs an upload on the pool can answer. */
 export class OcrApi extends HttpApiGroup.make("ocr")
-  .add(HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(TaskParams).addSuccess(OcrResult))
+  .add(
+    HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(TaskParams).addSuccess(OcrResult)
+      .annotateContext(Media.uploadBody(Media.image))
+      .annotate(OpenApi.Summary, "Read the text in an image")
+  )
   .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
   .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed)
   .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
@@ -82,4 +87,10 @@ export class DebugApi extends HttpApiGroup.make("debug")
   .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
 {}
 
-export class Api extends HttpApi.make("inferd").add(SystemApi).add(OcrApi).add(LoopsApi).add(DebugApi) {}
+export class Api extends HttpApi.make("inferd").add(SystemApi).add(OcrApi).add(LoopsApi).add(DebugApi)
+  .annotateContext(OpenApi.annotations({
+    title: "inferd",
+    version: "0.1.0",
+    description: "CPU-heavy ML inference (OCR, faces, audio) over HTTP, on a pool of worker threads. Every error is JSON `{_tag, message, ...}`."
+  }))
+{}

@@ -2,6 +2,7 @@
  * The kinds of upload the endpoints take: which Content-Types each accepts and what the bytes must really be
  * (magic numbers, whatever the client declared), with the typed error for bytes that are not.
  */
+import { OpenApi } from "@effect/platform"
 import { Option } from "effect"
 import { AudioUndecodable, ImageUndecodable } from "../Workers/Protocol.js"
 
@@ -45,3 +46,25 @@ export const audio: MediaKind<AudioUndecodable> = {
   ]),
   undecodable: (message) => new AudioUndecodable({ message })
 }
+
+const binary = { type: "string", format: "binary" }
+
+/**
+ * The request body of an upload endpoint, for the OpenAPI document: the endpoints read their bodies themselves
+ * (to enforce limits and sniff types), so the framework cannot describe them. `fields` name the multipart files.
+ */
+export const uploadBody = <E>(kind: MediaKind<E>, fields: ReadonlyArray<string> = ["file"]) =>
+  OpenApi.annotations({
+    override: {
+      requestBody: {
+        required: true,
+        description: `the ${kind.noun} as the raw body, or as multipart file field${fields.length > 1 ? "s" : ""} ${fields.map((f) => `\`${f}\``).join(", ")}`,
+        content: {
+          ...Object.fromEntries(kind.types.map((type) => [type, { schema: binary }])),
+          "multipart/form-data": {
+            schema: { type: "object", properties: Object.fromEntries(fields.map((f) => [f, binary])), required: fields }
+          }
+        }
+      }
+    }
+  })

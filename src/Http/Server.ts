@@ -1,7 +1,7 @@
 /**
  * The HTTP server: the API on NodeHttpServer at HOST:PORT (default 127.0.0.1:8080), and the order of shutdown.
  */
-import { HttpApiBuilder, HttpApp, HttpMiddleware, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, HttpApiScalar, HttpApp, HttpMiddleware, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Config, Effect, Layer } from "effect"
 import { createServer } from "node:http"
@@ -57,10 +57,14 @@ const drainFirst = Layer.scopedDiscard(Effect.gen(function*() {
   yield* Effect.addFinalizer(() => Effect.logInfo("shutting down: draining the worker pool").pipe(Effect.zipRight(pool.drain)))
 }))
 
-/** The API served with its cross-cutting middleware: authentication outermost, then error headers. */
+/** The API served with its cross-cutting middleware (authentication outermost, then error headers) and docs. */
 export const serve = Layer.unwrapEffect(Effect.map(Auth.token, (token) => {
   const auth = Auth.middleware(token)
-  return HttpApiBuilder.serve((app) => auth(errorHeaders(app)))
+  return HttpApiBuilder.serve((app) => auth(errorHeaders(app))).pipe(
+    // The interactive page's assets are inlined: it works offline.
+    Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }))
+  )
 }))
 
 export const HttpLive = drainFirst.pipe(
