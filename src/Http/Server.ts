@@ -1,7 +1,7 @@
 /**
  * The HTTP server: the API on NodeHttpServer at HOST:PORT (default 127.0.0.1:8080), and the order of shutdown.
  */
-import { HttpApiBuilder, HttpApiScalar, HttpApp, HttpMiddleware, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, HttpApiScalar, HttpApp, HttpMiddleware, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Config, Effect, Layer } from "effect"
 import { createServer } from "node:http"
@@ -26,23 +26,33 @@ const listen = Layer.unwrapEffect(Effect.gen(function*() {
   )
 }))
 
+/** An error the framework answers with an empty body (an unknown route, say) gets a typed one too. */
+const typedBody = (request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) =>
+  response.status >= 400 && response.body._tag === "Empty"
+    ? HttpServerResponse.unsafeJson(
+      response.status === 404
+        ? { _tag: "NotFound", message: `no route for ${request.method} ${request.url.split("?")[0]}` }
+        : { _tag: "HttpError", message: `HTTP ${response.status}` },
+      { status: response.status, headers: response.headers }
+    )
+    : response
+
 /**
  * Headers the typed errors imply. A 413 answered before the whole body arrived closes the connection, which
  * would otherwise carry the client's next request behind the rest of the rejected upload. A 503 says when to
  * come back.
  */
-const errorHeaders = HttpMiddleware.make((app) =>
-  // A pre-response handler, since the response is already written by the time a middleware sees it.
+const errorHeaders = (request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) =>
+  response.status === 413 && !NodeHttpServerRequest.toIncomingMessage(request).complete
+    ? HttpServerResponse.setHeader(response, "connection", "close")
+    : response.status === 503
+    ? HttpServerResponse.setHeader(response, "retry-after", "1")
+    : response
+
+// Pre-response handlers, since the response is already written by the time a middleware sees it.
+const finishResponses = HttpMiddleware.make((app) =>
   Effect.zipRight(
-    HttpApp.appendPreResponseHandler((request, response) =>
-      Effect.succeed(
-        response.status === 413 && !NodeHttpServerRequest.toIncomingMessage(request).complete
-          ? HttpServerResponse.setHeader(response, "connection", "close")
-          : response.status === 503
-          ? HttpServerResponse.setHeader(response, "retry-after", "1")
-          : response
-      )
-    ),
+    HttpApp.appendPreResponseHandler((request, response) => Effect.succeed(errorHeaders(request, typedBody(request, response)))),
     app
   )
 )
@@ -60,7 +70,7 @@ const drainFirst = Layer.scopedDiscard(Effect.gen(function*() {
 /** The API served with its cross-cutting middleware (authentication outermost, then error headers) and docs. */
 export const serve = Layer.unwrapEffect(Effect.map(Auth.token, (token) => {
   const auth = Auth.middleware(token)
-  return HttpApiBuilder.serve((app) => auth(errorHeaders(app))).pipe(
+  return HttpApiBuilder.serve((app) => auth(finishResponses(app))).pipe(
     // The interactive page's assets are inlined: it works offline.
     Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }))

@@ -116,9 +116,14 @@ const slack = 64 * 1024
 /** Every file part of a multipart body (only the first `file` one when `onlyFile`), within the limits. */
 const fromMultipart = (request: HttpServerRequest.HttpServerRequest, limits: UploadLimits, onlyFile: boolean) =>
   request.multipartStream.pipe(
-    Stream.filter((part): part is Multipart.File => Multipart.isFile(part) && (!onlyFile || part.key === "file")),
+    Stream.mapEffect((part) => {
+      if (!Multipart.isFile(part)) return Effect.succeedNone
+      // A file part's content must be read, even to throw it away, or the parser never reaches the next part.
+      if (onlyFile && part.key !== "file") return Effect.as(Stream.runDrain(part.content), Option.none())
+      return Effect.map(collect(part.content, limits.maxBody), (bytes) => Option.some<UploadedFile>({ field: part.key, bytes }))
+    }),
+    Stream.filterMap((file) => file),
     onlyFile ? Stream.take(1) : (stream) => stream,
-    Stream.mapEffect((file) => Effect.map(collect(file.content, limits.maxBody), (bytes): UploadedFile => ({ field: file.key, bytes }))),
     Stream.runCollect,
     Effect.map(Chunk.toReadonlyArray),
     Multipart.withLimits({ maxParts: Option.some(limits.maxParts), maxFileSize: Option.some(limits.maxBody), maxTotalSize: Option.some(limits.maxBody + slack) }),

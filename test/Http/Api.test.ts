@@ -57,6 +57,16 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
       assert.strictEqual((body.text as string).trim(), "Tesseract.js")
     }))
 
+  it.effect("POST /v1/ocr skips other file parts before `file` (they must be read for the parser to go on)", () =>
+    Effect.gen(function*() {
+      const form = new FormData()
+      form.append("other", new Blob([new Uint8Array(50_000)]), "other.bin")
+      form.append("file", new Blob([fixture("simple.png")], { type: "image/png" }), "simple.png")
+      const { status, body } = yield* send(HttpClientRequest.post("/v1/ocr").pipe(HttpClientRequest.bodyFormData(form)))
+      assert.strictEqual(status, 200)
+      assert.strictEqual((body.text as string).trim(), "Tesseract.js")
+    }).pipe(Effect.timeout("20 seconds")))
+
   it.effect("POST /v1/ocr turns an EXIF-rotated JPEG upright before reading it", () =>
     Effect.gen(function*() {
       // The page stored sideways, with EXIF orientation 6 saying "rotate 90° clockwise to view".

@@ -1,0 +1,25 @@
+/**
+ * POST /v1/audio/analyze: the upload goes to a worker as transferred bytes; the main thread never decodes it.
+ */
+import type { HttpApiBuilder, HttpApiError } from "@effect/platform"
+import { Effect } from "effect"
+import * as Tasks from "../Layers/Tasks.js"
+import { WorkerPool } from "../Layers/WorkerPool.js"
+import type { AudioApi } from "./AudioApi.js"
+import * as Media from "./Media.js"
+import { Upload } from "./Upload.js"
+
+/**
+ * The group's handlers, for `HttpApiBuilder.group(api, "audio", build)` on any API that holds `AudioApi`
+ * (the daemon's `Api`, or a test's): typed against the group alone, so it does not depend on which.
+ */
+export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<HttpApiError.HttpApiDecodeError, never, typeof AudioApi>) =>
+  Effect.gen(function*() {
+    const pool = yield* WorkerPool
+    const upload = yield* Upload
+    return handlers.handle("analyze", ({ urlParams: { timeoutMs, ...vad } }) =>
+      Effect.flatMap(upload.one(Media.audio), (audio) =>
+        pool.submit(Tasks.analyzeAudio(audio, vad), { timeout: timeoutMs, bytes: audio.byteLength })).pipe(
+          Effect.withSpan("audio.analyze")
+        ))
+  })

@@ -1,0 +1,69 @@
+/**
+ * Thousands of generated requests against every endpoint of the real server: each answer is below 500 and is
+ * either a typed error `{_tag, message}` or a result, and the server keeps answering /status.
+ */
+import { HttpClientRequest } from "@effect/platform"
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import fc from "fast-check"
+import { readFileSync } from "node:fs"
+import { send, testServer } from "../support/server.js"
+
+const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url)))
+const seeds = [fixture("simple.png"), fixture("testocr.png")]
+
+/** Bodies from noise to nearly-valid: random bytes, magic numbers with junk after, real files cut or corrupted. */
+const body = fc.oneof(
+  fc.uint8Array({ maxLength: 4096 }),
+  fc.tuple(fc.constantFrom("\x89PNG\r\n\x1a\n", "\xff\xd8\xff", "GIF89a", "RIFF\0\0\0\0WEBP", "II*\0", "BM", "RIFF\0\0\0\0WAVE", "fLaC", "OggS", "ID3"), fc.uint8Array({ maxLength: 2048 }))
+    .map(([magic, rest]) => new Uint8Array([...Buffer.from(magic, "latin1"), ...rest])),
+  fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }))
+    .map(([seed, cut, flips]) => {
+      const copy = seed.slice(0, Math.max(1, cut % seed.length))
+      for (const [at, value] of flips) copy[at % copy.length] = value
+      return copy
+    })
+)
+
+const contentType = fc.constantFrom(
+  "image/png", "image/jpeg", "image/tiff", "image/webp", "image/bmp", "image/gif", "audio/wav", "audio/flac",
+  "audio/ogg", "audio/mpeg", "application/json", "text/plain", "application/octet-stream", "", "image/png; charset=utf-8"
+)
+
+const routes = ["/v1/ocr", "/v1/ocr?timeoutMs=5000", "/v1/ocr?timeoutMs=abc", "/v1/loops/inbox/run", "/v1/debug/fault", "/v1/nope"]
+
+const request = fc.oneof(
+  fc.record({ route: fc.constantFrom(...routes), body, contentType }).map(({ route, body, contentType }) =>
+    HttpClientRequest.post(route).pipe(HttpClientRequest.bodyUint8Array(body, contentType))),
+  fc.record({ route: fc.constantFrom(...routes), field: fc.constantFrom("file", "a", "b", "x"), body, contentType, extra: fc.nat({ max: 20 }) })
+    .map(({ route, field, body, contentType, extra }) => {
+      const form = new FormData()
+      form.append(field, new Blob([body], { type: contentType }), "upload")
+      for (let i = 0; i < extra; i++) form.append(`f${i}`, "x")
+      return HttpClientRequest.post(route).pipe(HttpClientRequest.bodyFormData(form))
+    }),
+  fc.json().map((json) => HttpClientRequest.post("/v1/debug/fault").pipe(HttpClientRequest.bodyText(json, "application/json"))),
+  fc.string().map((text) => HttpClientRequest.post("/v1/debug/fault").pipe(HttpClientRequest.bodyText(`{"kind":${text}`, "application/json")))
+)
+
+layer(testServer({ upload: { maxBody: 1_000_000, maxParts: 8 } }), { timeout: 300_000, excludeTestServices: true })("fuzz", (it) => {
+  it.effect("every answer is a typed 4xx or a result, never a 5xx, and /status still answers", () =>
+    Effect.gen(function*() {
+      const samples = fc.sample(request, { numRuns: 2000, seed: 20261126 })
+      let results = 0
+      for (const sample of samples) {
+        const reply = yield* send(sample).pipe(
+          Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => `no answer within 20 s to ${sample.method} ${sample.url} ${sample.body._tag} ${sample.headers["content-type"]}` }),
+          Effect.orDie
+        )
+        assert.isBelow(reply.status, 500, JSON.stringify(reply.body))
+        if (reply.status >= 400) {
+          assert.isString(reply.body._tag, JSON.stringify(reply.body))
+          assert.isString(reply.body.message, JSON.stringify(reply.body))
+        } else results++
+      }
+      // Nearly everything generated is refused; the few survivors are real results.
+      assert.isBelow(results, samples.length)
+      assert.strictEqual((yield* send(HttpClientRequest.get("/status"))).status, 200)
+    }), 300_000)
+})
