@@ -6,6 +6,7 @@ import * as Inbox from "./Fibers/Inbox.js"
 import * as Loops from "./Fibers/Loops.js"
 import { HttpLive } from "./Http/Server.js"
 import * as CpuLimit from "./Layers/CpuLimit.js"
+import * as Metrics from "./Layers/Metrics.js"
 import * as WorkerPool from "./Layers/WorkerPool.js"
 
 const LoopsLive = Layer.mergeAll(Inbox.layer, Canary.layer)
@@ -15,5 +16,6 @@ export const DaemonLive = HttpLive.pipe(
   Layer.provideMerge(Loops.layer),
   Layer.provideMerge(WorkerPool.layer),
   Layer.provideMerge(CpuLimit.layer),
+  Layer.provideMerge(Metrics.layer),
   Layer.provide(NodeContext.layer)
 )

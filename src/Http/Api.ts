@@ -48,6 +48,11 @@ export class SystemApi extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("status", "/status").addSuccess(Status))
   .add(HttpApiEndpoint.get("live", "/health/live").addSuccess(Live))
   .add(HttpApiEndpoint.get("ready", "/health/ready").addSuccess(Ready).addError(NotReady))
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics")
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4" }))
+      .annotate(OpenApi.Summary, "Prometheus metrics")
+  )
 {}
 
 /** `?timeoutMs=`: the task's deadline, capped by `INFERD_TASK_TIMEOUT`. */

@@ -7,10 +7,12 @@ import { Config, Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import { WorkerPool } from "../Layers/WorkerPool.js"
 import { Api } from "./Api.js"
+import { Metrics } from "../Layers/Metrics.js"
 import * as Auth from "./Auth.js"
 import * as DebugHandlers from "./DebugHandlers.js"
 import * as LoopsHandlers from "./LoopsHandlers.js"
 import * as OcrHandlers from "./OcrHandlers.js"
+import * as RequestMetrics from "./RequestMetrics.js"
 import * as SystemHandlers from "./SystemHandlers.js"
 import * as Upload from "./Upload.js"
 
@@ -68,9 +70,10 @@ const drainFirst = Layer.scopedDiscard(Effect.gen(function*() {
 }))
 
 /** The API served with its cross-cutting middleware (authentication outermost, then error headers) and docs. */
-export const serve = Layer.unwrapEffect(Effect.map(Auth.token, (token) => {
-  const auth = Auth.middleware(token)
-  return HttpApiBuilder.serve((app) => auth(finishResponses(app))).pipe(
+export const serve = Layer.unwrapEffect(Effect.gen(function*() {
+  const auth = Auth.middleware(yield* Auth.token)
+  const measured = RequestMetrics.middleware(yield* Effect.serviceOption(Metrics))
+  return HttpApiBuilder.serve((app) => measured(auth(finishResponses(app)))).pipe(
     // The interactive page's assets are inlined: it works offline.
     Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }))

@@ -4,13 +4,31 @@ import { Effect, Option } from "effect"
 import { Loops } from "../Fibers/Loops.js"
 import { CpuLimit } from "../Layers/CpuLimit.js"
 import { WorkerPool } from "../Layers/WorkerPool.js"
+import type { LoopStatus } from "../Fibers/Loop.js"
+import { Metrics, type MetricsService, render } from "../Layers/Metrics.js"
+import type { PoolStats } from "../Layers/WorkerPool.js"
 import { Api, NotReady } from "./Api.js"
+
+/** Gauges of state are read at scrape time, so they are never stale. */
+const refreshGauges = (metrics: MetricsService, pool: PoolStats, loops: ReadonlyArray<LoopStatus>) =>
+  Effect.sync(() => {
+    for (const state of ["size", "ready", "busy"] as const) metrics.poolWorkers.set({ state }, pool[state])
+    metrics.poolQueued.set(pool.queued)
+    metrics.poolRestarts.set(pool.restarts)
+    metrics.loopState.reset()
+    for (const loop of loops) {
+      metrics.loopRuns.set({ loop: loop.name }, loop.runs)
+      metrics.loopFailures.set({ loop: loop.name }, loop.failures)
+      metrics.loopState.set({ loop: loop.name, state: loop.state }, 1)
+    }
+  })
 
 export const layer = HttpApiBuilder.group(Api, "system", (handlers) =>
   Effect.gen(function*() {
     const cpu = yield* CpuLimit
     const pool = yield* WorkerPool
     const loops = yield* Loops
+    const metrics = yield* Effect.serviceOption(Metrics)
 
     const readiness = Effect.gen(function*() {
       const stats = yield* pool.stats
@@ -37,6 +55,12 @@ export const layer = HttpApiBuilder.group(Api, "system", (handlers) =>
           }
         }))
       .handle("live", () => Effect.succeed({ status: "live" as const }))
+      .handle("metrics", () =>
+        Effect.gen(function*() {
+          if (Option.isNone(metrics)) return "# metrics are off in this configuration\n"
+          yield* refreshGauges(metrics.value, yield* pool.stats, yield* loops.list)
+          return yield* render(metrics.value)
+        }))
       .handle("ready", () =>
         Effect.flatMap(readiness, ({ reasons, stats }) =>
           reasons.length === 0
