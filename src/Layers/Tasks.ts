@@ -1,23 +1,34 @@
 /**
- * The tasks callers hand to `WorkerPool.submit`, one per protocol request, with the platform's failures
- * already turned into ours.
+ * The tasks callers hand to `WorkerPool.submit`, one per protocol request, named for metrics, with the
+ * platform's failures already turned into ours.
  */
-import { AudioAnalyze, Echo, FaceDetect, Fault, Ocr, type VadOptions } from "../Workers/Protocol.js"
+import type { SerializedWorker } from "@effect/platform/Worker"
+import type { Effect } from "effect"
+import { AudioAnalyze, Echo, FaceDetect, type FaceModel, Fault, Ocr, type VadOptions, type WorkerRequest } from "../Workers/Protocol.js"
 import { settle, type Task } from "./WorkerSlot.js"
 
+const task = <A, E>(kind: string, run: (worker: SerializedWorker<WorkerRequest>) => Effect.Effect<A, E>) =>
+  ({ kind, run: (worker) => settle(run(worker)) }) satisfies Task<unknown, unknown>
+
 /** OCR one image. The bytes are transferred: `image` is detached (empty) here once sent. */
-export const ocr = (image: Uint8Array) => ((worker) => settle(worker.executeEffect(new Ocr({ image })))) satisfies Task<unknown, unknown>
+export const ocr = (image: Uint8Array) => task("ocr", (worker) => worker.executeEffect(new Ocr({ image })))
+
+export interface FaceOptions {
+  readonly model: FaceModel
+  readonly threshold: number
+  readonly embed: boolean
+}
 
 /** Detect faces, optionally with embeddings. The bytes are transferred. */
-export const detectFaces = (image: Uint8Array, options: Omit<FaceDetect, "_tag" | "image">) =>
-  ((worker) => settle(worker.executeEffect(new FaceDetect({ image, ...options })))) satisfies Task<unknown, unknown>
+export const detectFaces = (image: Uint8Array, options: FaceOptions) =>
+  task(options.embed ? "faces.embed" : "faces.detect", (worker) => worker.executeEffect(new FaceDetect({ image, ...options })))
 
 /** Decode and analyse audio (speech segments, levels). The bytes are transferred. */
 export const analyzeAudio = (audio: Uint8Array, vad: VadOptions) =>
-  ((worker) => settle(worker.executeEffect(new AudioAnalyze({ audio, vad })))) satisfies Task<unknown, unknown>
+  task("audio.analyze", (worker) => worker.executeEffect(new AudioAnalyze({ audio, vad })))
 
 /** A trivial round trip, for measuring dispatch overhead. */
-export const echo = (n: number) => ((worker) => settle(worker.executeEffect(new Echo({ n })))) satisfies Task<unknown, unknown>
+export const echo = (n: number) => task("echo", (worker) => worker.executeEffect(new Echo({ n })))
 
 /** Makes a worker crash, exit, hang or run out of memory (fault injection; see Protocol's `Fault`). */
-export const fault = (kind: Fault["kind"]) => ((worker) => settle(worker.executeEffect(new Fault({ kind })))) satisfies Task<unknown, unknown>
+export const fault = (kind: Fault["kind"]) => task("fault", (worker) => worker.executeEffect(new Fault({ kind })))

@@ -7,8 +7,9 @@
  * (research/effect-platform.md §1, §4).
  */
 import type { SerializedWorker } from "@effect/platform/Worker"
-import { Config, Context, Deferred, Duration, Effect, Fiber, Layer, Option, Ref } from "effect"
+import { Cause, Clock, Config, Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Predicate, Ref } from "effect"
 import { CpuLimit } from "./CpuLimit.js"
+import { Metrics } from "./Metrics.js"
 import { Overloaded, type PoolError, ShuttingDown, TaskTimeout } from "./PoolErrors.js"
 import * as TaskQueue from "./TaskQueue.js"
 import * as WorkerSettings from "./WorkerSettings.js"
@@ -80,8 +81,26 @@ export const make = (options: PoolOptions) =>
     const heldBytes = yield* Ref.make(0)
     const slots = yield* WorkerSlot.makeGroup(options)
     const fibers = yield* Effect.forEach(slots.all, (slot) => Effect.forkDaemon(slot.run(queue)))
+    const metrics = yield* Effect.serviceOption(Metrics)
+
+    /** Latency and outcome of every task, by kind: `ok`, or the tag of the error it ended with. */
+    const observe = (kind: string, startMs: number) => (exit: Exit.Exit<unknown, unknown>) =>
+      Option.match(metrics, {
+        onNone: () => Effect.void,
+        onSome: (m) =>
+          Effect.map(Clock.currentTimeMillis, (endMs) => {
+            const failure = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+            const outcome = exit._tag === "Success" ? "ok" : Predicate.hasProperty(failure, "_tag") ? String(failure._tag) : "defect"
+            m.taskDuration.observe({ kind, outcome }, (endMs - startMs) / 1000)
+            if (outcome !== "ok") m.taskFailures.inc({ kind, error: outcome })
+            if (outcome === "TaskTimeout") m.poolTimeouts.inc()
+          })
+      })
 
     const submit = <A, E>(task: WorkerSlot.Task<A, E>, submitOptions?: SubmitOptions) =>
+      Effect.flatMap(Clock.currentTimeMillis, (startMs) => Effect.onExit(enqueue(task, submitOptions), observe(task.kind, startMs)))
+
+    const enqueue = <A, E>(task: WorkerSlot.Task<A, E>, submitOptions?: SubmitOptions) =>
       Effect.gen(function*() {
         if (yield* Ref.get(draining)) return yield* new ShuttingDown({ message: "inferd is shutting down and takes no new tasks" })
         const timeoutMs = Math.min(

@@ -22,8 +22,11 @@ const entryUrl = (): URL => {
   return here.pathname.endsWith(".ts") ? new URL("../../dist/Workers/Entry.js", here) : new URL("../Workers/Entry.js", here)
 }
 
-/** What a caller hands the pool: which request to send, through a worker it is lent. */
-export type Task<A, E> = (worker: SerializedWorker<WorkerRequest>) => Effect.Effect<A, E>
+/** What a caller hands the pool: a name for metrics, and which request to send through the worker it is lent. */
+export interface Task<A, E> {
+  readonly kind: string
+  readonly run: (worker: SerializedWorker<WorkerRequest>) => Effect.Effect<A, E>
+}
 
 /**
  * Turns the platform's failures into ours: a dead thread (WorkerError) is WorkerCrashed, and a ParseError
@@ -48,7 +51,7 @@ export const execute = <A, E>(
   timeoutMs: number
 ): Effect.Effect<Outcome> => {
   const timedOut = new TaskTimeout({ message: `the task did not finish within ${timeoutMs} ms`, timeoutMs })
-  const attempt = task(worker).pipe(
+  const attempt = task.run(worker).pipe(
     Effect.timeoutFail({ duration: Duration.millis(Math.max(0, remainingMs)), onTimeout: () => timedOut }),
     Effect.exit
   )

@@ -35,7 +35,7 @@ const makePool = Effect.gen(function*() {
       Effect.gen(function*() {
         assert.strictEqual(options?.priority, "background")
         if (yield* Ref.get(stopping)) return yield* new ShuttingDown({ message: "draining" })
-        return yield* task(worker)
+        return yield* task.run(worker)
       }),
     stats: Effect.succeed({ size: 1, ready: 1, busy: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }),
     drain: Effect.void

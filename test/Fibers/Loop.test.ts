@@ -208,7 +208,7 @@ const poolAnswering = (text: string) => {
   // The one cast: the platform types each request's result through a conditional type a double cannot satisfy.
   const worker = { id: 0, execute: () => Stream.die("unused"), executeEffect: (request: WorkerRequest) => request._tag === "Ocr" ? ocr() : Effect.die(request._tag) } as SerializedWorker<WorkerRequest>
   return Layer.succeed(WorkerPool, WorkerPool.of({
-    submit: (task) => task(worker),
+    submit: (task) => task.run(worker),
     stats: Effect.succeed({ size: 1, ready: 1, busy: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }),
     drain: Effect.void
   }))
