@@ -27,8 +27,8 @@ export const detectFaces = (image: Uint8Array, options: FaceOptions) =>
 export const analyzeAudio = (audio: Uint8Array, vad: VadOptions) =>
   task("audio.analyze", (worker) => worker.executeEffect(new AudioAnalyze({ audio, vad })))
 
-/** A trivial round trip, for measuring dispatch overhead. */
-export const echo = (n: number) => task("echo", (worker) => worker.executeEffect(new Echo({ n })))
+/** A trivial round trip, for measuring dispatch overhead; `data` (transferred) measures moving a payload. */
+export const echo = (n: number, data?: Uint8Array) => task("echo", (worker) => worker.executeEffect(new Echo({ n, data })))
 
 /** Makes a worker crash, exit, hang or run out of memory (fault injection; see Protocol's `Fault`). */
 export const fault = (kind: Fault["kind"]) => task("fault", (worker) => worker.executeEffect(new Fault({ kind })))

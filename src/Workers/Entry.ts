@@ -25,7 +25,7 @@ const Handlers = WorkerRunner.layerSerialized(WorkerRequest, {
       yield* engine.warmup
       return { durationMs: (yield* Effect.clockWith((clock) => clock.currentTimeMillis)) - start }
     }),
-  Echo: (request) => Effect.succeed({ n: request.n }),
+  Echo: (request) => Effect.succeed({ n: request.n, bytes: request.data?.byteLength ?? 0 }),
   Fault: (request) => inject(request.kind)
 })
 

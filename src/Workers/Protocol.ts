@@ -152,11 +152,11 @@ export class Warmup extends Schema.TaggedRequest<Warmup>()("Warmup", {
   payload: {}
 }) {}
 
-/** A trivial round trip, for measuring dispatch overhead. */
+/** A trivial round trip, for measuring dispatch overhead; with `data`, the cost of moving a payload in. */
 export class Echo extends Schema.TaggedRequest<Echo>()("Echo", {
   failure: WorkerError,
-  success: Schema.Struct({ n: Schema.Number }),
-  payload: { n: Schema.Number }
+  success: Schema.Struct({ n: Schema.Number, bytes: Schema.Number }),
+  payload: { n: Schema.Number, data: Schema.optional(Transferable.Uint8Array) }
 }) {}
 
 /**
