@@ -50,9 +50,12 @@ export const execute = <A, E>(
   remainingMs: number,
   timeoutMs: number
 ): Effect.Effect<Outcome> => {
-  const timedOut = new TaskTimeout({ message: `the task did not finish within ${timeoutMs} ms`, timeoutMs })
+  // Built only when needed: an error captures a stack trace, which costs more than a small task.
   const attempt = task.run(worker).pipe(
-    Effect.timeoutFail({ duration: Duration.millis(Math.max(0, remainingMs)), onTimeout: () => timedOut }),
+    Effect.timeoutFail({
+      duration: Duration.millis(Math.max(0, remainingMs)),
+      onTimeout: () => new TaskTimeout({ message: `the task did not finish within ${timeoutMs} ms`, timeoutMs })
+    }),
     Effect.exit
   )
   const abandoned = Deferred.await(deferred).pipe(Effect.exit, Effect.as("abandoned" as const))
@@ -60,7 +63,7 @@ export const execute = <A, E>(
     Effect.flatMap((result) => {
       if (result === "abandoned") return Effect.succeed<Outcome>("recycle")
       const failure = Exit.isFailure(result) ? Cause.failureOption(result.cause) : Option.none()
-      const broken = Option.isSome(failure) && (failure.value === timedOut || failure.value instanceof WorkerCrashed)
+      const broken = Option.isSome(failure) && (failure.value instanceof TaskTimeout || failure.value instanceof WorkerCrashed)
       return Deferred.done(deferred, result).pipe(Effect.as<Outcome>(broken ? "recycle" : "keep"))
     }),
     Effect.onInterrupt(() => Deferred.fail(deferred, new ShuttingDown({ message: "inferd stopped while this task ran" })))
