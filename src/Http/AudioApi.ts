@@ -2,10 +2,11 @@
  * The audio group: `POST /v1/audio/analyze` takes an audio file (raw body or multipart `file`) and answers its
  * speech segments and levels. Silero's segmenting rules are query parameters with Silero's defaults.
  */
-import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
 import { AudioAnalysis, AudioTooLong, AudioUndecodable, InferenceFailed, ModelUnavailable } from "../Workers/Protocol.js"
+import * as Media from "./Media.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
 const param = (fallback: number, min: number, max: number, integer: boolean) =>
@@ -30,7 +31,11 @@ export const AnalyzeParams = Schema.Struct({
 
 /** Speech detection and levels; the errors are every failure of an upload run on the pool. */
 export class AudioApi extends HttpApiGroup.make("audio")
-  .add(HttpApiEndpoint.post("analyze", "/v1/audio/analyze").setUrlParams(AnalyzeParams).addSuccess(AudioAnalysis))
+  .add(
+    HttpApiEndpoint.post("analyze", "/v1/audio/analyze").setUrlParams(AnalyzeParams).addSuccess(AudioAnalysis)
+      .annotateContext(Media.uploadBody(Media.audio))
+      .annotate(OpenApi.Summary, "Find the speech in an audio file, and its levels")
+  )
   .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
   .addError(AudioUndecodable).addError(AudioTooLong).addError(InferenceFailed).addError(ModelUnavailable)
   .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)

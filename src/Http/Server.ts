@@ -8,6 +8,7 @@ import { createServer } from "node:http"
 import { WorkerPool } from "../Layers/WorkerPool.js"
 import { Api } from "./Api.js"
 import { Metrics } from "../Layers/Metrics.js"
+import * as AudioHandlers from "./AudioHandlers.js"
 import * as Auth from "./Auth.js"
 import * as DebugHandlers from "./DebugHandlers.js"
 import * as LoopsHandlers from "./LoopsHandlers.js"
@@ -17,7 +18,13 @@ import * as SystemHandlers from "./SystemHandlers.js"
 import * as Upload from "./Upload.js"
 
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([SystemHandlers.layer, OcrHandlers.layer, LoopsHandlers.layer, DebugHandlers.layer])
+  Layer.provide([
+    SystemHandlers.layer,
+    OcrHandlers.layer,
+    HttpApiBuilder.group(Api, "audio", AudioHandlers.build),
+    LoopsHandlers.layer,
+    DebugHandlers.layer
+  ])
 )
 
 const listen = Layer.unwrapEffect(Effect.gen(function*() {

@@ -30,7 +30,7 @@ const contentType = fc.constantFrom(
   "audio/ogg", "audio/mpeg", "application/json", "text/plain", "application/octet-stream", "", "image/png; charset=utf-8"
 )
 
-const routes = ["/v1/ocr", "/v1/ocr?timeoutMs=5000", "/v1/ocr?timeoutMs=abc", "/v1/loops/inbox/run", "/v1/debug/fault", "/v1/nope"]
+const routes = ["/v1/ocr", "/v1/ocr?timeoutMs=5000", "/v1/ocr?timeoutMs=abc", "/v1/audio/analyze", "/v1/audio/analyze?threshold=2", "/v1/loops/inbox/run", "/v1/debug/fault", "/v1/nope"]
 
 const request = fc.oneof(
   fc.record({ route: fc.constantFrom(...routes), body, contentType }).map(({ route, body, contentType }) =>

@@ -4,11 +4,12 @@
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
-import { ConfigProvider, Duration, Effect, Layer } from "effect"
+import { ConfigProvider, Duration, Effect, Layer, Schedule } from "effect"
 import * as LoopsLayer from "../../src/Fibers/Loops.js"
 import { ApiLive, serve } from "../../src/Http/Server.js"
 import * as Upload from "../../src/Http/Upload.js"
 import * as CpuLimit from "../../src/Layers/CpuLimit.js"
+import * as Metrics from "../../src/Layers/Metrics.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
 
@@ -28,6 +29,8 @@ export interface TestServerOptions {
   readonly upload?: Upload.UploadLimits
   readonly config?: Record<string, string>
   readonly loops?: Layer.Layer<never, never, LoopsLayer.Loops>
+  /** Record Prometheus metrics (off by default, as in the pool's own tests). */
+  readonly metrics?: boolean
 }
 
 export const testServer = (options: TestServerOptions = {}) =>
@@ -39,6 +42,7 @@ export const testServer = (options: TestServerOptions = {}) =>
     Layer.provideMerge(LoopsLayer.layer),
     Layer.provideMerge(Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions(options.pool)))),
     Layer.provide(CpuLimit.layerTest({ cpus: 2, quota: 2, source: "test" })),
+    Layer.provide(options.metrics ? Metrics.layer : Layer.empty),
     Layer.provide(NodeContext.layer),
     Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson(options.config ?? {})))
   )
@@ -63,6 +67,7 @@ export const post = (path: string, body: Uint8Array, contentType: string) =>
 
 /** Waits until a worker is up and warm. */
 export const awaitReady = send(HttpClientRequest.get("/health/ready")).pipe(
-  Effect.repeat({ until: (r) => r.status === 200 }),
+  Effect.filterOrFail((r) => r.status === 200, () => "not ready yet"),
+  Effect.retry(Schedule.spaced("50 millis")),
   Effect.timeout("60 seconds")
 )
