@@ -1,9 +1,11 @@
 /**
- * The `inferd` command line: `serve` runs the daemon, `cpus` prints what CpuLimit finds.
+ * The `inferd` command line: `serve` runs the daemon, `cpus` prints what CpuLimit finds, `ocr|faces|audio`
+ * send files to a daemon (or a local pool), `models fetch` installs the face models.
  */
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
 import * as os from "node:os"
+import * as Client from "./Cli/Client.js"
 import * as CpuLimit from "./Layers/CpuLimit.js"
 import { sizeFor } from "./Layers/WorkerPool.js"
 
@@ -23,7 +25,7 @@ const cpus = Command.make("cpus", { root, hostCpus }, ({ root, hostCpus }) =>
 
 export const cli = Command.make("inferd").pipe(
   Command.withDescription("inferd: CPU-heavy ML inference (OCR, faces, audio) over HTTP without blocking"),
-  Command.withSubcommands([serve, cpus])
+  Command.withSubcommands([serve, cpus, Client.ocr, Client.faces, Client.audio])
 )
 
 export const run = Command.run(cli, { name: "inferd", version: "0.1.0" })

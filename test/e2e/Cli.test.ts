@@ -1,0 +1,75 @@
+/**
+ * The `inferd` command line as a user runs it (the built bin, child processes): `cpus` on a fixture tree, and
+ * `ocr` on a folder against a running daemon, with one JSON per input and exit codes scripts rely on.
+ */
+import { describe, expect, it } from "vitest"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+const root = new URL("../../", import.meta.url).pathname
+const bin = join(root, "bin/inferd.js")
+const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname
+const inferd = (...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 120_000 })
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
+    })
+  })
+
+describe("inferd CLI", () => {
+  it("cpus prints one JSON line from a cgroup v2 fixture tree", () => {
+    const run = inferd("cpus", "--root", fixture("cgroups/v2-quota-2"), "--host-cpus", "8")
+    expect(run.status).toBe(0)
+    const line = JSON.parse(run.stdout.trim().split("\n").pop()!) as { cpus: number; quota: number; poolSize: number; source: string }
+    expect(line).toMatchObject({ cpus: 2, quota: 2, poolSize: 1 })
+    expect(line.source).toContain("cpu.max")
+  })
+
+  it("ocr on a folder writes one JSON per input, prints JSON lines, and exits 1 when an input fails", async () => {
+    const port = await freePort()
+    const daemon: ChildProcess = spawn(process.execPath, [bin, "serve"], {
+      cwd: mkdtempSync(join(tmpdir(), "inferd-cli-cwd-")),
+      env: { ...process.env, PORT: String(port), INFERD_WORKERS: "1" },
+      stdio: "ignore"
+    })
+    try {
+      const server = `http://127.0.0.1:${port}`
+      const deadline = Date.now() + 90_000
+      while (!(await fetch(`${server}/health/ready`).then((r) => r.ok, () => false))) {
+        expect(Date.now()).toBeLessThan(deadline)
+        await new Promise((r) => setTimeout(r, 200))
+      }
+      const inputs = mkdtempSync(join(tmpdir(), "inferd-cli-in-"))
+      copyFileSync(fixture("images/simple.png"), join(inputs, "simple.png"))
+      copyFileSync(fixture("images/testocr.png"), join(inputs, "testocr.png"))
+      writeFileSync(join(inputs, "broken.png"), "not an image")
+      writeFileSync(join(inputs, "notes.txt"), "ignored: not an image file")
+      const out = mkdtempSync(join(tmpdir(), "inferd-cli-out-"))
+
+      const run = inferd("ocr", inputs, "--server", server, "--out", out, "--json")
+      expect(run.status, run.stderr).toBe(1)
+      const lines = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as { file: string; ok: boolean })
+      expect(lines.map((l) => [l.file.split("/").pop(), l.ok]).sort()).toEqual([["broken.png", false], ["simple.png", true], ["testocr.png", true]])
+      expect((JSON.parse(readFileSync(join(out, "simple.png.json"), "utf8")) as { text: string }).text.trim()).toBe("Tesseract.js")
+      expect((JSON.parse(readFileSync(join(out, "broken.png.error.json"), "utf8")) as { _tag: string })._tag).toBe("ImageUndecodable")
+      expect(existsSync(join(out, "notes.txt.json"))).toBe(false)
+
+      const good = inferd("ocr", join(inputs, "simple.png"), "--server", server, "--out", out)
+      expect(good.status, good.stderr).toBe(0)
+    } finally {
+      daemon.kill("SIGTERM")
+    }
+  }, 180_000)
+
+  it("exits 3 when no daemon answers", () => {
+    const run = inferd("ocr", fixture("images/simple.png"), "--server", "http://127.0.0.1:9", "--out", mkdtempSync(join(tmpdir(), "inferd-cli-out-")))
+    expect(run.status).toBe(3)
+    expect(run.stderr).toContain("no inferd answers")
+  })
+})
