@@ -7,6 +7,7 @@ import * as Loops from "./Fibers/Loops.js"
 import { HttpLive } from "./Http/Server.js"
 import * as CpuLimit from "./Layers/CpuLimit.js"
 import * as Metrics from "./Layers/Metrics.js"
+import * as Tracing from "./Layers/Tracing.js"
 import * as WorkerPool from "./Layers/WorkerPool.js"
 
 const LoopsLive = Layer.mergeAll(Inbox.layer, Canary.layer)
@@ -17,5 +18,6 @@ export const DaemonLive = HttpLive.pipe(
   Layer.provideMerge(WorkerPool.layer),
   Layer.provideMerge(CpuLimit.layer),
   Layer.provideMerge(Metrics.layer),
+  Layer.provideMerge(Tracing.layer("inferd")),
   Layer.provide(NodeContext.layer)
 )

@@ -13,6 +13,7 @@ import * as Auth from "./Auth.js"
 import * as DebugHandlers from "./DebugHandlers.js"
 import * as LoopsHandlers from "./LoopsHandlers.js"
 import * as OcrHandlers from "./OcrHandlers.js"
+import * as RequestId from "./RequestId.js"
 import * as RequestMetrics from "./RequestMetrics.js"
 import * as SystemHandlers from "./SystemHandlers.js"
 import * as Upload from "./Upload.js"
@@ -80,7 +81,7 @@ const drainFirst = Layer.scopedDiscard(Effect.gen(function*() {
 export const serve = Layer.unwrapEffect(Effect.gen(function*() {
   const auth = Auth.middleware(yield* Auth.token)
   const measured = RequestMetrics.middleware(yield* Effect.serviceOption(Metrics))
-  return HttpApiBuilder.serve((app) => measured(auth(finishResponses(app)))).pipe(
+  return HttpApiBuilder.serve((app) => RequestId.middleware(measured(auth(finishResponses(app))))).pipe(
     // The interactive page's assets are inlined: it works offline.
     Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }))

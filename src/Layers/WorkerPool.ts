@@ -108,12 +108,18 @@ export const make = (options: PoolOptions) =>
           submitOptions?.timeout === undefined ? Infinity : Duration.toMillis(submitOptions.timeout)
         )
         const deferred = yield* Deferred.make<A, E | PoolError>()
+        const parent = yield* Effect.option(Effect.currentSpan)
         const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
         const job: Job = {
           deadline: now + timeoutMs,
           timeoutMs,
           cancelled: Deferred.isDone(deferred),
-          run: (worker, remainingMs) => WorkerSlot.execute(worker, task, deferred, remainingMs, timeoutMs),
+          // Slots run jobs on their own fibers: carry the caller's span over, so the worker's spans join its trace.
+          run: (worker, remainingMs) =>
+            Option.match(parent, {
+              onNone: () => WorkerSlot.execute(worker, task, deferred, remainingMs, timeoutMs),
+              onSome: (span) => Effect.withParentSpan(WorkerSlot.execute(worker, task, deferred, remainingMs, timeoutMs), span)
+            }),
           reject: (error) => Deferred.fail(deferred, error)
         }
         const bytes = submitOptions?.bytes ?? 0

@@ -8,6 +8,7 @@ import { Effect, Layer, Schema } from "effect"
 import { workerData } from "node:worker_threads"
 import * as Audio from "./Audio.js"
 import * as Faces from "./Faces.js"
+import * as Tracing from "../Layers/Tracing.js"
 import { inject } from "./Fault.js"
 import * as Ocr from "./Ocr.js"
 import { WorkerRequest, WorkerSettings } from "./Protocol.js"
@@ -15,9 +16,12 @@ import { WorkerRequest, WorkerSettings } from "./Protocol.js"
 const settings = Schema.decodeUnknownSync(WorkerSettings)(workerData)
 
 const Handlers = WorkerRunner.layerSerialized(WorkerRequest, {
-  Ocr: (request) => Effect.flatMap(Ocr.OcrEngine, (engine) => engine.recognize(request.image)),
-  FaceDetect: ({ image, ...options }) => Effect.flatMap(Faces.FaceEngine, (engine) => engine.detect(image, options)),
-  AudioAnalyze: (request) => Effect.flatMap(Audio.AudioEngine, (engine) => engine.analyze(request.audio, request.vad)),
+  // Each span is a child of the caller's: the platform sends the span context with the request.
+  Ocr: (request) => Effect.flatMap(Ocr.OcrEngine, (engine) => engine.recognize(request.image)).pipe(Effect.withSpan("worker.ocr")),
+  FaceDetect: ({ image, ...options }) =>
+    Effect.flatMap(Faces.FaceEngine, (engine) => engine.detect(image, options)).pipe(Effect.withSpan("worker.faces")),
+  AudioAnalyze: (request) =>
+    Effect.flatMap(Audio.AudioEngine, (engine) => engine.analyze(request.audio, request.vad)).pipe(Effect.withSpan("worker.audio")),
   Warmup: () =>
     Effect.gen(function*() {
       const engine = yield* Ocr.OcrEngine
@@ -31,6 +35,8 @@ const Handlers = WorkerRunner.layerSerialized(WorkerRequest, {
 
 const Engines = Layer.mergeAll(Ocr.layer(settings), Faces.layer(settings), Audio.layer(settings))
 
-WorkerRunner.launch(Handlers.pipe(Layer.provide(Engines), Layer.provide(NodeWorkerRunner.layer))).pipe(
+WorkerRunner.launch(
+  Handlers.pipe(Layer.provide(Engines), Layer.provide(NodeWorkerRunner.layer), Layer.provide(Tracing.layer("inferd-worker")))
+).pipe(
   NodeRuntime.runMain({ disablePrettyLogger: true, disableErrorReporting: false })
 )
