@@ -8,6 +8,7 @@ import { LoopStatus } from "../Fibers/Loop.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
 import { ImageTooLarge, ImageUndecodable, InferenceFailed, OcrResult } from "../Workers/Protocol.js"
 import { AudioApi } from "./AudioApi.js"
+import { JobsApi } from "./JobsApi.js"
 import * as Media from "./Media.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
@@ -58,7 +59,9 @@ export class SystemApi extends HttpApiGroup.make("system")
 
 /** `?timeoutMs=`: the task's deadline, capped by `INFERD_TASK_TIMEOUT`. */
 export const TaskParams = Schema.Struct({
-  timeoutMs: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive()))
+  timeoutMs: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive())),
+  /** `?async=true`: answer 202 with a job (see /v1/jobs) instead of waiting for the result. */
+  async: Schema.optional(Schema.BooleanFromString)
 })
 
 /** OCR; the group's errors are what any endpoint that runs an upload on the pool can answer. */
@@ -93,7 +96,7 @@ export class DebugApi extends HttpApiGroup.make("debug")
   .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
 {}
 
-export class Api extends HttpApi.make("inferd").add(SystemApi).add(OcrApi).add(AudioApi).add(LoopsApi).add(DebugApi)
+export class Api extends HttpApi.make("inferd").add(SystemApi).add(OcrApi).add(AudioApi).add(JobsApi).add(LoopsApi).add(DebugApi)
   .annotateContext(OpenApi.annotations({
     title: "inferd",
     version: "0.1.0",

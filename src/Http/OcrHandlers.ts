@@ -3,7 +3,9 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import * as Tasks from "../Layers/Tasks.js"
 import { WorkerPool } from "../Layers/WorkerPool.js"
+import { Jobs } from "../Fibers/Jobs.js"
 import { Api } from "./Api.js"
+import { accepted } from "./JobsHandlers.js"
 import * as Media from "./Media.js"
 import { Upload } from "./Upload.js"
 
@@ -11,8 +13,14 @@ export const layer = HttpApiBuilder.group(Api, "ocr", (handlers) =>
   Effect.gen(function*() {
     const pool = yield* WorkerPool
     const upload = yield* Upload
+    const jobs = yield* Jobs
     return handlers.handle("ocr", ({ urlParams }) =>
-      Effect.flatMap(upload.one(Media.image), (image) => pool.submit(Tasks.ocr(image), { timeout: urlParams.timeoutMs, bytes: image.byteLength })).pipe(
-        Effect.withSpan("ocr")
-      ))
+      Effect.gen(function*() {
+        const image = yield* upload.one(Media.image)
+        if (urlParams.async === true) {
+          const job = yield* jobs.submit("ocr", image, "image")
+          return accepted(job.id, job.state)
+        }
+        return yield* pool.submit(Tasks.ocr(image), { timeout: urlParams.timeoutMs, bytes: image.byteLength })
+      }).pipe(Effect.withSpan("ocr")))
   }))

@@ -11,6 +11,7 @@ import { Metrics } from "../Layers/Metrics.js"
 import * as AudioHandlers from "./AudioHandlers.js"
 import * as Auth from "./Auth.js"
 import * as DebugHandlers from "./DebugHandlers.js"
+import * as JobsHandlers from "./JobsHandlers.js"
 import * as LoopsHandlers from "./LoopsHandlers.js"
 import * as OcrHandlers from "./OcrHandlers.js"
 import * as RequestId from "./RequestId.js"
@@ -23,6 +24,7 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
     SystemHandlers.layer,
     OcrHandlers.layer,
     HttpApiBuilder.group(Api, "audio", AudioHandlers.build),
+    JobsHandlers.layer,
     LoopsHandlers.layer,
     DebugHandlers.layer
   ])

@@ -10,8 +10,8 @@ import { settle, type Task } from "./WorkerSlot.js"
 const task = <A, E>(kind: string, run: (worker: SerializedWorker<WorkerRequest>) => Effect.Effect<A, E>) =>
   ({ kind, run: (worker) => settle(run(worker)) }) satisfies Task<unknown, unknown>
 
-/** OCR one image. The bytes are transferred: `image` is detached (empty) here once sent. */
-export const ocr = (image: Uint8Array) => task("ocr", (worker) => worker.executeEffect(new Ocr({ image })))
+/** OCR one image (one page of a multi-page one). The bytes are transferred: `image` is detached here once sent. */
+export const ocr = (image: Uint8Array, page?: number) => task("ocr", (worker) => worker.executeEffect(new Ocr({ image, page })))
 
 export interface FaceOptions {
   readonly model: FaceModel

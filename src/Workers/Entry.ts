@@ -17,7 +17,7 @@ const settings = Schema.decodeUnknownSync(WorkerSettings)(workerData)
 
 const Handlers = WorkerRunner.layerSerialized(WorkerRequest, {
   // Each span is a child of the caller's: the platform sends the span context with the request.
-  Ocr: (request) => Effect.flatMap(Ocr.OcrEngine, (engine) => engine.recognize(request.image)).pipe(Effect.withSpan("worker.ocr")),
+  Ocr: (request) => Effect.flatMap(Ocr.OcrEngine, (engine) => engine.recognize(request.image, request.page)).pipe(Effect.withSpan("worker.ocr")),
   FaceDetect: ({ image, ...options }) =>
     Effect.flatMap(Faces.FaceEngine, (engine) => engine.detect(image, options)).pipe(Effect.withSpan("worker.faces")),
   AudioAnalyze: (request) =>

@@ -15,17 +15,20 @@ export interface NormalisedImage {
   readonly png: Buffer
   readonly width: number
   readonly height: number
+  /** Pages in the document (multi-page TIFF, animated GIF/WebP); `png` is page `page` of them. */
+  readonly pages: number
 }
 
 const undecodable = (cause: unknown) =>
   new ImageUndecodable({ message: `the image could not be decoded: ${cause instanceof Error ? cause.message : String(cause)}` })
 
 /** Header-only read: cheap, and rejects a decompression bomb before a single pixel is decoded. */
-const dimensions = (bytes: Uint8Array, maxPixels: number) =>
-  Effect.tryPromise({ try: () => sharp(bytes, { limitInputPixels: false }).metadata(), catch: undecodable }).pipe(
-    Effect.flatMap(({ width, height, autoOrient }): Effect.Effect<{ width: number; height: number }, ImageUndecodable | ImageTooLarge> => {
+const dimensions = (bytes: Uint8Array, maxPixels: number, page: number) =>
+  Effect.tryPromise({ try: () => sharp(bytes, { limitInputPixels: false, page }).metadata(), catch: undecodable }).pipe(
+    Effect.flatMap(({ width, height, autoOrient, pages }): Effect.Effect<{ width: number; height: number; pages: number }, ImageUndecodable | ImageTooLarge> => {
       const w = autoOrient?.width ?? width ?? 0
       const h = autoOrient?.height ?? height ?? 0
+      if (page >= (pages ?? 1)) return Effect.fail(new ImageUndecodable({ message: `the document has no page ${page} (it has ${pages ?? 1})` }))
       if (w <= 0 || h <= 0) return Effect.fail(new ImageUndecodable({ message: `the image has no pixels (${w}x${h})` }))
       if (w * h > maxPixels) {
         return Effect.fail(new ImageTooLarge({
@@ -35,16 +38,17 @@ const dimensions = (bytes: Uint8Array, maxPixels: number) =>
           maxPixels
         }))
       }
-      return Effect.succeed({ width: w, height: h })
+      return Effect.succeed({ width: w, height: h, pages: pages ?? 1 })
     })
   )
 
-export const normalise = (bytes: Uint8Array, maxPixels: number): Effect.Effect<NormalisedImage, ImageUndecodable | ImageTooLarge> =>
+/** One page (default the first) of an image, upright, as PNG, within the pixel limit. */
+export const normalise = (bytes: Uint8Array, maxPixels: number, page = 0): Effect.Effect<NormalisedImage, ImageUndecodable | ImageTooLarge> =>
   Effect.gen(function*() {
-    const size = yield* dimensions(bytes, maxPixels)
+    const size = yield* dimensions(bytes, maxPixels, page)
     const png = yield* Effect.tryPromise({
       // failOn "error": a truncated or corrupt file is an error, not a half-grey picture.
-      try: () => sharp(bytes, { limitInputPixels: maxPixels, failOn: "error" }).rotate().png({ compressionLevel: 1 }).toBuffer(),
+      try: () => sharp(bytes, { limitInputPixels: maxPixels, failOn: "error", page }).rotate().png({ compressionLevel: 1 }).toBuffer(),
       catch: undecodable
     })
     return { png, ...size }

@@ -9,7 +9,7 @@ import { normalise } from "./Image.js"
 import { type ImageTooLarge, type ImageUndecodable, InferenceFailed, type OcrResult, type WorkerSettings } from "./Protocol.js"
 
 export interface OcrEngineService {
-  readonly recognize: (image: Uint8Array) => Effect.Effect<OcrResult, ImageUndecodable | ImageTooLarge | InferenceFailed>
+  readonly recognize: (image: Uint8Array, page?: number) => Effect.Effect<OcrResult, ImageUndecodable | ImageTooLarge | InferenceFailed>
   /** Creates the engine and reads one small page: the first page after start is 1.4–2x slower. */
   readonly warmup: Effect.Effect<void, InferenceFailed>
 }
@@ -57,13 +57,15 @@ export const make = (settings: WorkerSettings) =>
     const use = <A>(f: (worker: Tesseract.Worker) => Promise<A>) =>
       Effect.flatMap(engine, (worker) => Effect.tryPromise({ try: () => f(worker), catch: failed }))
 
-    const recognize = (image: Uint8Array) =>
+    const recognize = (image: Uint8Array, page = 0) =>
       Effect.gen(function*() {
         const start = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-        const normalised = yield* normalise(image, settings.maxPixels)
+        const normalised = yield* normalise(image, settings.maxPixels, page)
         const { data } = yield* use((worker) => worker.recognize(normalised.png, {}, { text: true, blocks: true }))
         const end = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
         return {
+          page,
+          pages: normalised.pages,
           text: data.text,
           confidence: data.confidence,
           words: words(data),

@@ -38,6 +38,9 @@ export const BoundingBox = Schema.Struct({ x0: Schema.Number, y0: Schema.Number,
 export const OcrWord = Schema.Struct({ text: Schema.String, confidence: Schema.Number, bbox: BoundingBox })
 
 export const OcrResult = Schema.Struct({
+  /** The page read (0-based) and how many the document has: multi-page TIFFs are read a page per task. */
+  page: Schema.Number,
+  pages: Schema.Number,
   text: Schema.String,
   confidence: Schema.Number,
   words: Schema.Array(OcrWord),
@@ -74,11 +77,11 @@ export class AudioTooLong extends Schema.TaggedError<AudioTooLong>()(
  */
 const ImageFailures = Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, WorkerError)
 
-/** OCR one image. The bytes are transferred to the worker, not copied. */
+/** OCR one image (one page of it: default the first). The bytes are transferred to the worker, not copied. */
 export class Ocr extends Schema.TaggedRequest<Ocr>()("Ocr", {
   failure: ImageFailures,
   success: OcrResult,
-  payload: { image: Transferable.Uint8Array }
+  payload: { image: Transferable.Uint8Array, page: Schema.optional(Schema.Int.pipe(Schema.nonNegative())) }
 }) {}
 
 export const FaceBox = Schema.Struct({ x: Schema.Number, y: Schema.Number, width: Schema.Number, height: Schema.Number })

@@ -31,7 +31,7 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
       assert.strictEqual(body.message, "Server is running with background tasks")
       assert.deepStrictEqual(body.cpu, { cpus: 2, quota: 2, source: "test" })
       assert.deepInclude(body.pool as object, { size: 1, queued: 0 })
-      assert.deepStrictEqual((body.loops as Array<{ name: string }>).map((l) => l.name), ["tick"])
+      assert.deepStrictEqual((body.loops as Array<{ name: string }>).map((l) => l.name).sort(), ["jobs-ttl", "tick"])
     }))
 
   it.effect("GET /health/ready turns 200 once a worker is up", () =>

@@ -98,7 +98,7 @@ describe("inferd serve (child process)", () => {
       expect(await ready(daemon), daemon.log()).toBe(true)
       const first = await status(base)
       expect(first.pool.size).toBe(2)
-      expect(first.loops.map((l) => l.name).sort()).toEqual(["canary", "inbox"])
+      expect(first.loops.map((l) => l.name).sort()).toEqual(["canary", "inbox", "jobs-ttl"])
 
       const names = ["a.png", "b.png", "c.png", "d.png", "e.png", "f.png"]
       names.forEach((name, i) => copyFileSync(fixture(i % 2 ? "simple.png" : "testocr.png"), join(inbox, name)))

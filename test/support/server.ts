@@ -5,10 +5,15 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
 import { ConfigProvider, Duration, Effect, Layer, Schedule } from "effect"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as Jobs from "../../src/Fibers/Jobs.js"
 import * as LoopsLayer from "../../src/Fibers/Loops.js"
 import { ApiLive, serve } from "../../src/Http/Server.js"
 import * as Upload from "../../src/Http/Upload.js"
 import * as CpuLimit from "../../src/Layers/CpuLimit.js"
+import * as JobStore from "../../src/Layers/JobStore.js"
 import * as Metrics from "../../src/Layers/Metrics.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
@@ -38,13 +43,17 @@ export const testServer = (options: TestServerOptions = {}) =>
     Layer.provide(ApiLive),
     Layer.provide(Layer.succeed(Upload.Upload, Upload.make(options.upload ?? { maxBody: 20 * 1024 * 1024, maxParts: 16 }))),
     Layer.provide(options.loops ?? Layer.empty),
+    Layer.provide(Jobs.layer.pipe(Layer.provide(JobStore.layer))),
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provideMerge(LoopsLayer.layer),
     Layer.provideMerge(Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions(options.pool)))),
     Layer.provide(CpuLimit.layerTest({ cpus: 2, quota: 2, source: "test" })),
     Layer.provide(options.metrics ? Metrics.layer : Layer.empty),
     Layer.provide(NodeContext.layer),
-    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson(options.config ?? {})))
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson({
+      INFERD_DATA_DIR: mkdtempSync(join(tmpdir(), "inferd-test-data-")),
+      ...options.config
+    })))
   )
 
 export interface Reply {
