@@ -7,6 +7,7 @@ import { Console, Effect, Layer, Option } from "effect"
 import * as os from "node:os"
 import * as Client from "./Cli/Client.js"
 import * as CpuLimit from "./Layers/CpuLimit.js"
+import { models } from "./ModelsFetch.js"
 import { sizeFor } from "./Layers/WorkerPool.js"
 
 const serve = Command.make("serve", {}, () =>
@@ -25,7 +26,7 @@ const cpus = Command.make("cpus", { root, hostCpus }, ({ root, hostCpus }) =>
 
 export const cli = Command.make("inferd").pipe(
   Command.withDescription("inferd: CPU-heavy ML inference (OCR, faces, audio) over HTTP without blocking"),
-  Command.withSubcommands([serve, cpus, Client.ocr, Client.faces, Client.audio])
+  Command.withSubcommands([serve, cpus, Client.ocr, Client.faces, Client.audio, models])
 )
 
 export const run = Command.run(cli, { name: "inferd", version: "0.1.0" })

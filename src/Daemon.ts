@@ -7,6 +7,7 @@ import * as Jobs from "./Fibers/Jobs.js"
 import * as Loops from "./Fibers/Loops.js"
 import { HttpLive } from "./Http/Server.js"
 import * as CpuLimit from "./Layers/CpuLimit.js"
+import * as Gallery from "./Layers/Gallery.js"
 import * as JobStore from "./Layers/JobStore.js"
 import * as Metrics from "./Layers/Metrics.js"
 import * as Tracing from "./Layers/Tracing.js"
@@ -17,6 +18,7 @@ const LoopsLive = Layer.mergeAll(Inbox.layer, Canary.layer, Jobs.layer.pipe(Laye
 export const DaemonLive = HttpLive.pipe(
   Layer.provideMerge(LoopsLive),
   Layer.provideMerge(Loops.layer),
+  Layer.provideMerge(Gallery.layer),
   Layer.provideMerge(WorkerPool.layer),
   Layer.provideMerge(CpuLimit.layer),
   Layer.provideMerge(Metrics.layer),

@@ -8,6 +8,7 @@ import { LoopStatus } from "../Fibers/Loop.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
 import { ImageTooLarge, ImageUndecodable, InferenceFailed, OcrResult } from "../Workers/Protocol.js"
 import { AudioApi } from "./AudioApi.js"
+import { FacesApi, GalleryApi } from "./FacesApi.js"
 import { JobsApi } from "./JobsApi.js"
 import * as Media from "./Media.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
@@ -96,7 +97,7 @@ export class DebugApi extends HttpApiGroup.make("debug")
   .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
 {}
 
-export class Api extends HttpApi.make("inferd").add(SystemApi).add(OcrApi).add(AudioApi).add(JobsApi).add(LoopsApi).add(DebugApi)
+export class Api extends HttpApi.make("inferd").add(SystemApi).add(OcrApi).add(FacesApi).add(GalleryApi).add(AudioApi).add(JobsApi).add(LoopsApi).add(DebugApi)
   .annotateContext(OpenApi.annotations({
     title: "inferd",
     version: "0.1.0",

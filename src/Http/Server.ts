@@ -11,6 +11,8 @@ import { Metrics } from "../Layers/Metrics.js"
 import * as AudioHandlers from "./AudioHandlers.js"
 import * as Auth from "./Auth.js"
 import * as DebugHandlers from "./DebugHandlers.js"
+import * as FacesHandlers from "./FacesHandlers.js"
+import * as GalleryHandlers from "./GalleryHandlers.js"
 import * as JobsHandlers from "./JobsHandlers.js"
 import * as LoopsHandlers from "./LoopsHandlers.js"
 import * as OcrHandlers from "./OcrHandlers.js"
@@ -23,6 +25,8 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide([
     SystemHandlers.layer,
     OcrHandlers.layer,
+    HttpApiBuilder.group(Api, "faces", FacesHandlers.build),
+    HttpApiBuilder.group(Api, "gallery", GalleryHandlers.build),
     HttpApiBuilder.group(Api, "audio", AudioHandlers.build),
     JobsHandlers.layer,
     LoopsHandlers.layer,

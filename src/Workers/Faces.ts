@@ -1,12 +1,16 @@
 /**
- * FaceEngine: UltraFace detection and MobileFaceNet embeddings on onnxruntime-node, one set of sessions per
- * worker thread. CONTRACT ONLY: being implemented; every call answers ModelUnavailable until then.
+ * FaceEngine: UltraFace detection and MobileFaceNet embeddings on onnxruntime-node, inside a worker thread.
+ * Each model's session is opened on first use and kept until the thread closes; a model that is missing or
+ * broken fails the request with ModelUnavailable (fix: `npx inferd models fetch`) and is tried again on the next
+ * request, so installing the models needs no restart.
  */
-import { Context, Effect, Layer } from "effect"
-import {
-  type FaceDetectResult, type FaceModel, type ImageTooLarge, type ImageUndecodable, type InferenceFailed,
-  ModelUnavailable, type WorkerSettings
+import { Clock, Context, Effect, Exit, ExecutionStrategy, Layer, Option, Scope, SynchronizedRef } from "effect"
+import * as FaceEmbed from "./FaceEmbed.js"
+import * as FacePrep from "./FacePrep.js"
+import type {
+  Face, FaceDetectResult, FaceModel, ImageTooLarge, ImageUndecodable, InferenceFailed, ModelUnavailable, WorkerSettings
 } from "./Protocol.js"
+import * as UltraFace from "./UltraFace.js"
 
 export interface DetectOptions {
   readonly model: FaceModel
@@ -15,6 +19,10 @@ export interface DetectOptions {
 }
 
 export interface FaceEngineService {
+  /**
+   * The faces in an image, best score first: boxes in upright original pixels, and with `embed` a 128-number
+   * L2-normalised embedding per face.
+   */
   readonly detect: (
     image: Uint8Array,
     options: DetectOptions
@@ -23,7 +31,52 @@ export interface FaceEngineService {
 
 export class FaceEngine extends Context.Tag("inferd/FaceEngine")<FaceEngine, FaceEngineService>() {}
 
-export const layer = (_settings: WorkerSettings): Layer.Layer<FaceEngine> =>
-  Layer.succeed(FaceEngine, FaceEngine.of({
-    detect: () => Effect.fail(new ModelUnavailable({ message: "face detection is not built yet", model: "ultraface", fix: "none" }))
-  }))
+/**
+ * `acquire`, run once it first succeeds, its resources in a child of `scope`; a failure keeps nothing (what it
+ * had opened is released at once), so the next call tries again.
+ */
+const lazily = <A, E>(scope: Scope.Scope, acquire: Effect.Effect<A, E, Scope.Scope>) =>
+  Effect.map(SynchronizedRef.make(Option.none<A>()), (ref) =>
+    SynchronizedRef.modifyEffect(ref, (current) =>
+      Option.match(current, {
+        onSome: (value) => Effect.succeed([value, current] as const),
+        onNone: () =>
+          Effect.gen(function*() {
+            const child = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+            const value = yield* acquire.pipe(Scope.extend(child), Effect.onError((cause) => Scope.close(child, Exit.failCause(cause))))
+            return [value, Option.some(value)] as const
+          })
+      })))
+
+// Scores are float32 noise past the fourth decimal.
+const round = (score: number) => Math.round(score * 10_000) / 10_000
+
+export const make = (settings: WorkerSettings) =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const detectors = {
+      accurate: yield* lazily(scope, UltraFace.open(settings.modelsDir, "accurate", settings.onnxThreads)),
+      fast: yield* lazily(scope, UltraFace.open(settings.modelsDir, "fast", settings.onnxThreads))
+    }
+    const embedder = yield* lazily(scope, FaceEmbed.open(settings.modelsDir, settings.onnxThreads))
+
+    const detect = Effect.fn("FaceEngine.detect")(function*(image: Uint8Array, options: DetectOptions) {
+      const start = yield* Clock.currentTimeMillis
+      // Models first: a daemon without them answers at once, without decoding anything.
+      const detector = yield* detectors[options.model]
+      const embeddings = options.embed ? Option.some(yield* embedder) : Option.none()
+      const rgb = yield* FacePrep.decode(image, settings.maxPixels)
+      const found = yield* detector.detect(rgb, options.threshold)
+      const faces = yield* Effect.forEach(found, ({ box, score }) =>
+        Option.match(embeddings, {
+          onNone: () => Effect.succeed<Face>({ box, score: round(score) }),
+          onSome: (model) => Effect.map(model.embed(rgb, box), (embedding): Face => ({ box, score: round(score), embedding }))
+        }))
+      return { width: rgb.width, height: rgb.height, faces, durationMs: (yield* Clock.currentTimeMillis) - start } satisfies FaceDetectResult
+    })
+
+    return FaceEngine.of({ detect })
+  })
+
+/** The live engine, one per worker thread; its sessions are released when the thread closes. */
+export const layer = (settings: WorkerSettings): Layer.Layer<FaceEngine> => Layer.scoped(FaceEngine, make(settings))

@@ -13,7 +13,7 @@ import { HttpServer } from "@effect/platform"
 
 const browser = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(existsSync)
 
-const routes = ["/status", "/health/live", "/health/ready", "/metrics", "/v1/ocr", "/v1/audio/analyze", "/v1/loops", "/v1/loops/{name}/run", "/v1/debug/fault"]
+const routes = ["/status", "/health/live", "/health/ready", "/metrics", "/v1/ocr", "/v1/audio/analyze", "/v1/faces/detect", "/v1/faces/verify", "/v1/gallery/{personId}", "/v1/jobs", "/v1/jobs/{id}/events", "/v1/loops", "/v1/loops/{name}/run", "/v1/debug/fault"]
 
 layer(testServer(), { timeout: 120_000, excludeTestServices: true })("API documentation", (it) => {
   it.effect("/openapi.json is valid OpenAPI and covers every route", () =>

@@ -13,6 +13,7 @@ import * as LoopsLayer from "../../src/Fibers/Loops.js"
 import { ApiLive, serve } from "../../src/Http/Server.js"
 import * as Upload from "../../src/Http/Upload.js"
 import * as CpuLimit from "../../src/Layers/CpuLimit.js"
+import * as Gallery from "../../src/Layers/Gallery.js"
 import * as JobStore from "../../src/Layers/JobStore.js"
 import * as Metrics from "../../src/Layers/Metrics.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
@@ -44,6 +45,7 @@ export const testServer = (options: TestServerOptions = {}) =>
     Layer.provide(Layer.succeed(Upload.Upload, Upload.make(options.upload ?? { maxBody: 20 * 1024 * 1024, maxParts: 16 }))),
     Layer.provide(options.loops ?? Layer.empty),
     Layer.provide(Jobs.layer.pipe(Layer.provide(JobStore.layer))),
+    Layer.provide(Gallery.layer),
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provideMerge(LoopsLayer.layer),
     Layer.provideMerge(Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions(options.pool)))),

@@ -1,0 +1,94 @@
+/**
+ * The faces group's handlers: uploads go to a worker as transferred bytes; the main thread never decodes an
+ * image. Verification and identification compare the worker's L2-normalised embeddings by cosine.
+ */
+import type { HttpApiBuilder, HttpApiError } from "@effect/platform"
+import { Effect, Either } from "effect"
+import { Gallery } from "../Layers/Gallery.js"
+import * as Tasks from "../Layers/Tasks.js"
+import { WorkerPool, type WorkerPoolService } from "../Layers/WorkerPool.js"
+import type { Face, FaceModel } from "../Workers/Protocol.js"
+import { type FacesApi, NoFace } from "./FacesApi.js"
+import * as Media from "./Media.js"
+import { MalformedRequest, Upload, type UploadedFile } from "./Upload.js"
+
+/** The detection settings every endpoint takes from its query (see `DetectParams`). */
+export interface Detect {
+  readonly threshold: number
+  readonly model: FaceModel
+  readonly timeoutMs?: number | undefined
+}
+
+/** Runs detection (and embedding) on the pool; the bytes are transferred, so `image` is empty afterwards. */
+export const detect = (pool: WorkerPoolService, image: Uint8Array, params: Detect, embed: boolean) =>
+  pool.submit(Tasks.detectFaces(image, { model: params.model, threshold: params.threshold, embed }), {
+    timeout: params.timeoutMs,
+    bytes: image.byteLength
+  })
+
+const area = (face: Face) => face.box.width * face.box.height
+
+/** The embedding of the largest face in an uploaded file, or NoFace naming the file's field. */
+export const largestFace = (pool: WorkerPoolService, file: UploadedFile, params: Detect) =>
+  Effect.flatMap(detect(pool, file.bytes, params, true), ({ faces }) => {
+    const largest = faces.reduce<Face | undefined>((best, face) => best === undefined || area(face) > area(best) ? face : best, undefined)
+    return largest?.embedding === undefined
+      ? Effect.fail(new NoFace({ message: `no face found in "${file.field}" (model ${params.model}, score over ${params.threshold})`, field: file.field }))
+      : Effect.succeed(largest.embedding)
+  })
+
+/**
+ * Runs every effect to its end, then fails with the first failure. Interrupting a task still running on a
+ * worker would cost the pool that worker (it recycles abandoned ones), so nothing is cut short.
+ */
+export const allSettled = <A, E>(effects: ReadonlyArray<Effect.Effect<A, E>>) =>
+  // Two at a time: one request's photos should not fill the pool's queue and get themselves Overloaded.
+  Effect.flatMap(Effect.all(effects, { concurrency: 2, mode: "either" }), (results) => {
+    const failure = results.find(Either.isLeft)
+    return failure === undefined ? Effect.succeed(results.flatMap((r) => Either.isRight(r) ? [r.right] : [])) : Effect.fail(failure.left)
+  })
+
+/** Cosine of two unit vectors, clamped against rounding and kept to 4 decimals. */
+export const similarity = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) =>
+  Math.round(Math.min(1, Math.max(-1, a.reduce((sum, x, i) => sum + x * (b[i] ?? 0), 0))) * 10_000) / 10_000
+
+/**
+ * The group's handlers, for `HttpApiBuilder.group(api, "faces", build)` on any API holding `FacesApi`.
+ * Needs WorkerPool, Upload and Gallery (for identification and the match threshold).
+ */
+export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<HttpApiError.HttpApiDecodeError, never, typeof FacesApi>) =>
+  Effect.gen(function*() {
+    const pool = yield* WorkerPool
+    const upload = yield* Upload
+    const gallery = yield* Gallery
+    const one = (params: Detect, embed: boolean) => Effect.flatMap(upload.one(Media.image), (image) => detect(pool, image, params, embed))
+
+    return handlers
+      .handle("detect", ({ urlParams }) =>
+        Effect.map(one(urlParams, false), (result) => ({ ...result, faces: result.faces.map(({ box, score }) => ({ box, score })) })).pipe(
+          Effect.withSpan("faces.detect")
+        ))
+      .handle("embed", ({ urlParams }) =>
+        Effect.map(one(urlParams, true), (result) => ({
+          ...result,
+          faces: result.faces.map(({ box, embedding, score }) => ({ box, score, embedding: embedding ?? [] }))
+        })).pipe(Effect.withSpan("faces.embed")))
+      .handle("verify", ({ urlParams }) =>
+        Effect.gen(function*() {
+          const files = yield* upload.all(Media.image)
+          const [a, b] = ["a", "b"].map((field) => files.find((file) => file.field === field))
+          if (a === undefined || b === undefined) {
+            return yield* new MalformedRequest({ message: "verify takes two multipart files, \"a\" and \"b\", one face each" })
+          }
+          const [ea = [], eb = []] = yield* allSettled([largestFace(pool, a, urlParams), largestFace(pool, b, urlParams)])
+          const score = similarity(ea, eb)
+          return { similarity: score, match: score >= gallery.threshold, threshold: gallery.threshold }
+        }).pipe(Effect.withSpan("faces.verify")))
+      .handle("identify", ({ urlParams }) =>
+        Effect.gen(function*() {
+          const result = yield* one(urlParams, true)
+          const faces = yield* Effect.forEach(result.faces, ({ box, embedding, score }) =>
+            Effect.map(gallery.identify(embedding ?? []), (match) => ({ box, score, match })))
+          return { faces }
+        }).pipe(Effect.withSpan("faces.identify")))
+  })

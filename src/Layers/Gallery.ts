@@ -1,0 +1,221 @@
+/**
+ * Gallery: the people enrolled for face identification, each with the embeddings of the photos they were
+ * enrolled from. Kept in memory and persisted as one JSON file, `<INFERD_DATA_DIR>/gallery.json`, written
+ * crash-safely: a temporary file in the same folder, fsynced, then renamed over the old one, so a crash leaves
+ * either the old gallery or the new one, never half of one.
+ */
+import { FileSystem, HttpApiSchema, Path } from "@effect/platform"
+import { Config, Context, DateTime, Effect, Layer, Ref, Schema } from "effect"
+
+/** A person id that is not 1–64 of `A-Z a-z 0-9 . _ -` (it names a URL path segment). */
+export class InvalidPersonId extends Schema.TaggedError<InvalidPersonId>()(
+  "InvalidPersonId",
+  { message: Schema.String, personId: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
+/** No one is enrolled under this id. */
+export class PersonNotFound extends Schema.TaggedError<PersonNotFound>()(
+  "PersonNotFound",
+  { message: Schema.String, personId: Schema.String },
+  HttpApiSchema.annotations({ status: 404 })
+) {}
+
+/** The gallery file could not be written (disk full, permissions): the change was not made. */
+export class GalleryStorageFailed extends Schema.TaggedError<GalleryStorageFailed>()(
+  "GalleryStorageFailed",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 500 })
+) {}
+
+export const PersonSummary = Schema.Struct({ personId: Schema.String, embeddings: Schema.Number })
+export type PersonSummary = typeof PersonSummary.Type
+
+export const Match = Schema.Struct({ personId: Schema.String, similarity: Schema.Number })
+export type Match = typeof Match.Type
+
+const Person = Schema.Struct({
+  personId: Schema.String,
+  embeddings: Schema.Array(Schema.Array(Schema.Number)),
+  enrolledAt: Schema.String
+})
+type Person = typeof Person.Type
+
+/** What `gallery.json` holds. People are a list, not an object keyed by id: `__proto__` is a valid id. */
+const Snapshot = Schema.Struct({ version: Schema.Literal(1), people: Schema.Array(Person) })
+type Snapshot = typeof Snapshot.Type
+const SnapshotJson = Schema.parseJson(Snapshot)
+const empty: Snapshot = { version: 1, people: [] }
+
+export interface GalleryService {
+  /** Cosine similarity at or above which `identify` names a person (`INFERD_FACE_MATCH_THRESHOLD`). */
+  readonly threshold: number
+  /** Enrolls `personId` with these embeddings, replacing any they had (PUT semantics). */
+  readonly enroll: (
+    personId: string,
+    embeddings: ReadonlyArray<ReadonlyArray<number>>
+  ) => Effect.Effect<PersonSummary, InvalidPersonId | GalleryStorageFailed>
+  readonly list: Effect.Effect<ReadonlyArray<PersonSummary>>
+  readonly remove: (personId: string) => Effect.Effect<void, InvalidPersonId | PersonNotFound | GalleryStorageFailed>
+  /** The enrolled person most similar to `embedding`, or null when no one reaches the threshold. */
+  readonly identify: (embedding: ReadonlyArray<number>) => Effect.Effect<Match | null>
+}
+
+export class Gallery extends Context.Tag("inferd/Gallery")<Gallery, GalleryService>() {}
+
+const PERSON_ID = /^[A-Za-z0-9._-]{1,64}$/
+
+/** Fails with InvalidPersonId unless `personId` is 1–64 of `A-Z a-z 0-9 . _ -`. */
+export const validatePersonId = (personId: string): Effect.Effect<string, InvalidPersonId> =>
+  PERSON_ID.test(personId) ? Effect.succeed(personId) : Effect.fail(new InvalidPersonId({
+    message: `person id ${JSON.stringify(personId.slice(0, 80))} is not 1-64 characters of A-Z a-z 0-9 . _ -`,
+    personId: personId.slice(0, 80)
+  }))
+
+const dot = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) => a.reduce((sum, x, i) => sum + x * (b[i] ?? 0), 0)
+
+/** The normalised mean of unit embeddings: the person's centre, which `identify` compares against. */
+export const centroid = (embeddings: ReadonlyArray<ReadonlyArray<number>>): ReadonlyArray<number> => {
+  if (embeddings.length === 0) return []
+  const sum = embeddings[0]!.map((_, i) => embeddings.reduce((total, e) => total + (e[i] ?? 0), 0))
+  const norm = Math.sqrt(dot(sum, sum)) || 1
+  return sum.map((x) => x / norm)
+}
+
+/** Where the snapshot lives: `load` at start, `save` after each change. */
+export interface Store {
+  readonly load: Effect.Effect<Snapshot, GalleryStorageFailed>
+  readonly save: (snapshot: Snapshot) => Effect.Effect<void, GalleryStorageFailed>
+}
+
+/**
+ * The gallery over a store. Every change runs under one permit: read the state, save the new snapshot, and
+ * only then publish it, so concurrent enrolls each see the others' changes and a failed save changes nothing.
+ */
+export const makeWith = (store: Store, threshold: number) =>
+  Effect.gen(function*() {
+    const loaded = yield* store.load
+    const state = yield* Ref.make<ReadonlyMap<string, Person>>(new Map(loaded.people.map((p) => [p.personId, p])))
+    const centres = yield* Ref.make<ReadonlyMap<string, ReadonlyArray<number>>>(new Map())
+    const publish = (people: ReadonlyMap<string, Person>) =>
+      Effect.zipRight(
+        Ref.set(state, people),
+        Ref.set(centres, new Map([...people.values()].map((p) => [p.personId, centroid(p.embeddings)])))
+      )
+    yield* publish(yield* Ref.get(state))
+    const permit = yield* Effect.makeSemaphore(1)
+    const change = <E>(f: (people: Map<string, Person>) => Effect.Effect<void, E>) =>
+      permit.withPermits(1)(Effect.gen(function*() {
+        const next = new Map(yield* Ref.get(state))
+        yield* f(next)
+        yield* store.save({ version: 1, people: [...next.values()] })
+        yield* publish(next)
+      }))
+
+    const enroll = Effect.fn("Gallery.enroll")(function*(personId: string, embeddings: ReadonlyArray<ReadonlyArray<number>>) {
+      yield* validatePersonId(personId)
+      const enrolledAt = DateTime.formatIso(yield* DateTime.now)
+      yield* change((people) => Effect.sync(() => people.set(personId, { personId, embeddings, enrolledAt })))
+      return { personId, embeddings: embeddings.length }
+    })
+
+    const remove = Effect.fn("Gallery.remove")(function*(personId: string) {
+      yield* validatePersonId(personId)
+      yield* change((people) =>
+        people.delete(personId) ? Effect.void : Effect.fail(new PersonNotFound({ message: `no one is enrolled as "${personId}"`, personId }))
+      )
+    })
+
+    const list = Effect.map(Ref.get(state), (people) =>
+      [...people.values()].map((p) => ({ personId: p.personId, embeddings: p.embeddings.length }))
+        .sort((a, b) => a.personId.localeCompare(b.personId)))
+
+    const identify = (embedding: ReadonlyArray<number>) =>
+      Effect.map(Ref.get(centres), (map) => {
+        let best: Match | null = null
+        for (const [personId, centre] of map) {
+          const similarity = dot(centre, embedding)
+          if (best === null || similarity > best.similarity) best = { personId, similarity }
+        }
+        return best !== null && best.similarity >= threshold ? { ...best, similarity: Math.round(best.similarity * 10_000) / 10_000 } : null
+      })
+
+    return Gallery.of({ threshold, enroll, list, remove, identify })
+  })
+
+const storageFailed = (what: string) => (cause: { readonly message: string }) =>
+  new GalleryStorageFailed({ message: `${what}: ${cause.message}` })
+
+/**
+ * `<dir>/gallery.json` through a temporary file in the same folder. A temporary file left by a crash is
+ * removed at load; a gallery file that does not parse is moved aside (kept, never overwritten) with an error
+ * logged, and the gallery starts empty.
+ */
+export const fileStore = (dir: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const file = path.join(dir, "gallery.json")
+    const temp = `${file}.tmp`
+    const load = Effect.gen(function*() {
+      yield* fs.makeDirectory(dir, { recursive: true })
+      yield* fs.remove(temp, { force: true })
+      if (!(yield* fs.exists(file))) return empty
+      const decoded = Schema.decodeEither(SnapshotJson)(yield* fs.readFileString(file))
+      if (decoded._tag === "Right") return decoded.right
+      const aside = `${file}.corrupt-${DateTime.toEpochMillis(yield* DateTime.now)}`
+      yield* fs.rename(file, aside)
+      yield* Effect.logError(`the gallery file ${file} does not parse; moved to ${aside}, starting empty: ${decoded.left.message}`)
+      return empty
+    }).pipe(Effect.mapError(storageFailed(`loading the gallery from ${file} failed`)))
+    const save = (snapshot: Snapshot) =>
+      Effect.gen(function*() {
+        const handle = yield* fs.open(temp, { flag: "w" })
+        yield* handle.writeAll(new TextEncoder().encode(Schema.encodeSync(SnapshotJson)(snapshot)))
+        yield* handle.sync
+        yield* fs.rename(temp, file)
+        // The rename itself is durable only once the folder is synced; not every platform can open one.
+        yield* Effect.flatMap(fs.open(dir, { flag: "r" }), (folder) => folder.sync).pipe(Effect.ignore)
+      }).pipe(Effect.scoped, Effect.mapError(storageFailed(`saving the gallery to ${file} failed`)))
+    return { load, save } satisfies Store
+  })
+
+export interface GalleryOptions {
+  /** Folder holding `gallery.json`. */
+  readonly dir: string
+  /** See `GalleryService.threshold`. */
+  readonly threshold: number
+}
+
+/** The gallery persisted under `options.dir`. */
+export const make = (options: GalleryOptions) =>
+  Effect.flatMap(fileStore(options.dir), (store) => makeWith(store, options.threshold))
+
+/**
+ * The configuration: `INFERD_DATA_DIR` (default `./var`) holds `gallery.json`; `INFERD_FACE_MATCH_THRESHOLD`
+ * (default 0.5, 0–1) is the cosine at which a face is identified. On the shared photos, with this daemon's
+ * crops, the same person scores 0.60–0.72 across different photos, and different people at most 0.38 (RFB-640
+ * boxes) / 0.29 (RFB-320): 0.5 sits in that gap with about 0.1 to spare on each side
+ * (`node bench/faces-similarity.mjs`). Without landmark alignment that gap is narrow; raise the threshold where
+ * a false match costs more than a missed one.
+ */
+export const config = Config.all({
+  dir: Config.string("INFERD_DATA_DIR").pipe(Config.withDefault("./var"), Config.withDescription("folder for gallery.json")),
+  threshold: Config.number("INFERD_FACE_MATCH_THRESHOLD").pipe(
+    Config.validate({ message: "INFERD_FACE_MATCH_THRESHOLD must be between 0 and 1", validation: (t) => t >= 0 && t <= 1 }),
+    Config.withDefault(0.5),
+    Config.withDescription("cosine similarity at which a face is identified as an enrolled person")
+  )
+})
+
+/** The live gallery, configured by `config`. */
+export const layer = Layer.effect(Gallery, Effect.flatMap(config, make))
+
+/** An in-memory gallery (nothing persisted), optionally pre-filled, for tests of its callers. */
+export const layerTest = (options: { readonly threshold?: number; readonly people?: Record<string, ReadonlyArray<ReadonlyArray<number>>> } = {}) =>
+  Layer.effect(Gallery, Effect.gen(function*() {
+    const people = Object.entries(options.people ?? {}).map(([personId, embeddings]) => ({ personId, embeddings, enrolledAt: "" }))
+    const saved = yield* Ref.make<Snapshot>({ version: 1, people })
+    return yield* makeWith({ load: Ref.get(saved), save: (snapshot) => Ref.set(saved, snapshot) }, options.threshold ?? 0.5)
+  }))
+

@@ -1,0 +1,132 @@
+/**
+ * Models: the face model files the daemon can use (read by the workers from `INFERD_MODELS_DIR`), where each
+ * comes from upstream at a pinned commit, its size and sha256, and which of them are installed and intact.
+ */
+import { FileSystem, Path } from "@effect/platform"
+import { Context, Effect, Layer, Ref, Stream } from "effect"
+import { createHash } from "node:crypto"
+
+/** One model file as published upstream. */
+export interface ModelFile {
+  /** What it is for. */
+  readonly name: string
+  /** Its name in the models folder (what the workers open). */
+  readonly file: string
+  readonly url: string
+  readonly bytes: number
+  readonly sha256: string
+  readonly license: string
+}
+
+/** A file at a pinned commit of a GitHub repository, as raw bytes. */
+const github = (repo: string, commit: string, path: string) => `https://raw.githubusercontent.com/${repo}/${commit}/${path}`
+
+const ULTRAFACE = "Linzaer/Ultra-Light-Fast-Generic-Face-Detector-1MB"
+const ULTRAFACE_COMMIT = "dffdddda9794a50607cba8f318507a28c1c27cab"
+
+/** The face models, pinned to the commits and checksums in the test data's manifest.json. */
+export const FACE_MODELS: ReadonlyArray<ModelFile> = [
+  {
+    name: "UltraFace RFB-640 face detector (model=accurate)",
+    file: "version-RFB-640.onnx",
+    url: github(ULTRAFACE, ULTRAFACE_COMMIT, "models/onnx/version-RFB-640.onnx"),
+    bytes: 1_588_012,
+    sha256: "8f4c659275977e7a3bfbfa339a9c769ad793df50f9c0baa8c14b11baa1646430",
+    license: "MIT"
+  },
+  {
+    name: "UltraFace RFB-320 face detector (model=fast)",
+    file: "version-RFB-320.onnx",
+    url: github(ULTRAFACE, ULTRAFACE_COMMIT, "models/onnx/version-RFB-320.onnx"),
+    bytes: 1_270_727,
+    sha256: "34cd7e60aeff28744c657de7a3dc64e872d506741de66987f3426f2b79f88017",
+    license: "MIT"
+  },
+  {
+    name: "MobileFaceNet face embedding",
+    file: "MobileFaceNet.onnx",
+    url: github("foamliu/MobileFaceNet", "a6cc9032a659b615f477833e1a70b5e7931bcccc", "weights/MobileFaceNet.onnx"),
+    bytes: 3_998_070,
+    sha256: "b7120c095d60094f28a4a54ba6a8bf51b297a6273fb40ef6350dfec1f63d9507",
+    license: "Apache-2.0"
+  }
+]
+
+/** An installed file's state: `present` (right size and sha256), `missing`, or `invalid` (with what is wrong). */
+export interface ModelStatus {
+  readonly file: string
+  readonly name: string
+  readonly path: string
+  readonly state: "present" | "missing" | "invalid"
+  readonly detail?: string
+}
+
+/**
+ * The sha256 of a file, read in chunks so a large file does not hold the event loop for its whole length.
+ */
+export const sha256 = (file: string) =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    fs.stream(file).pipe(
+      Stream.runFold(createHash("sha256"), (hash, chunk) => hash.update(chunk)),
+      Effect.map((hash) => hash.digest("hex"))
+    ))
+
+/** Checks one file against its pins: size first (free), then sha256. */
+export const check = (dir: string, model: ModelFile) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = (yield* Path.Path).join(dir, model.file)
+    const base = { file: model.file, name: model.name, path }
+    const info = yield* Effect.option(fs.stat(path))
+    if (info._tag === "None" || info.value.type !== "File") return { ...base, state: "missing" } satisfies ModelStatus
+    const size = Number(info.value.size)
+    if (size !== model.bytes) return { ...base, state: "invalid", detail: `${size} bytes, expected ${model.bytes}` } satisfies ModelStatus
+    const sum = yield* sha256(path)
+    return sum === model.sha256
+      ? { ...base, state: "present" } satisfies ModelStatus
+      : { ...base, state: "invalid", detail: `sha256 ${sum}, expected ${model.sha256}` } satisfies ModelStatus
+  }).pipe(Effect.catchAll((error) => Effect.succeed<ModelStatus>({
+    file: model.file,
+    name: model.name,
+    path: `${dir}/${model.file}`,
+    state: "invalid",
+    detail: `could not be read: ${error.message}`
+  })))
+
+export interface ModelsService {
+  /**
+   * Which face models `dir` holds, intact or not. A result is reused while the file's size and modification
+   * time stay the same, so asking often (a status page) hashes nothing twice.
+   */
+  readonly status: (dir: string) => Effect.Effect<ReadonlyArray<ModelStatus>>
+}
+
+export class Models extends Context.Tag("inferd/Models")<Models, ModelsService>() {}
+
+export const make = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const context = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
+  // Per file: the size and modification time it had when checked, and the result.
+  const cache = yield* Ref.make(new Map<string, { readonly signature: string; readonly status: ModelStatus }>())
+  const one = (dir: string, model: ModelFile) =>
+    Effect.gen(function*() {
+      const file = path.join(path.resolve(dir), model.file)
+      const info = yield* Effect.option(fs.stat(file))
+      // Without a modification time there is nothing to key on: check every time.
+      const signature = info._tag === "Some" && info.value.mtime._tag === "Some"
+        ? `${info.value.size}:${info.value.mtime.value.getTime()}`
+        : undefined
+      const cached = (yield* Ref.get(cache)).get(file)
+      if (signature !== undefined && cached?.signature === signature) return cached.status
+      const status = yield* check(path.resolve(dir), model)
+      if (signature !== undefined) yield* Ref.update(cache, (map) => new Map(map).set(file, { signature, status }))
+      return status
+    })
+  return Models.of({
+    status: (dir) => Effect.forEach(FACE_MODELS, (model) => one(dir, model)).pipe(Effect.provide(context))
+  })
+})
+
+/** The registry, checking files with the platform's FileSystem. */
+export const layer = Layer.effect(Models, make)

@@ -1,0 +1,144 @@
+/**
+ * `inferd models fetch [--from BASE_URL] [--dir DIR]`: installs the face models. Each file is downloaded (from
+ * upstream at its pinned commit, or `BASE_URL/<file>`), checked against its pinned size and sha256 while it
+ * streams into a temporary file beside the target, and only then renamed into place: a file under its final
+ * name is always whole and verified. Files already present with the right sum are skipped, so it is safe to
+ * run again; it exits non-zero if any file failed.
+ */
+import { Command, Options } from "@effect/cli"
+import { FileSystem, HttpClient, Path } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Config, Console, Data, Duration, Effect, Option, Random, Stream } from "effect"
+import { createHash } from "node:crypto"
+import { check, FACE_MODELS, type ModelFile } from "./Layers/Models.js"
+
+/** Why one file could not be installed. */
+class FetchProblem extends Data.TaggedError("FetchProblem")<{ readonly message: string }> {}
+
+/** Some files could not be installed (each is named in the report printed before). */
+export class ModelsFetchFailed extends Data.TaggedError("ModelsFetchFailed")<{ readonly message: string }> {}
+
+/** What happened to one file: `installed`, `skipped` (already present and intact) or `failed` (with why). */
+export interface FetchResult {
+  readonly file: string
+  readonly result: "installed" | "skipped" | "failed"
+  readonly url: string
+  readonly detail: string
+}
+
+export interface FetchOptions {
+  /** The models folder (created if missing). */
+  readonly dir: string
+  /** A base URL serving `<file>` for each model, instead of upstream. */
+  readonly from?: string
+  /** Deadline of each file's download (default 2 minutes). */
+  readonly timeout?: Duration.DurationInput
+  readonly models?: ReadonlyArray<ModelFile>
+}
+
+const urlFor = (model: ModelFile, from: string | undefined) => from === undefined ? model.url : `${from.replace(/\/+$/, "")}/${model.file}`
+
+/** Streams `url` into `temp`, checking size and sha256 as it goes; the file is synced and closed on success. */
+const download = (model: ModelFile, url: string, temp: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const client = HttpClient.filterStatusOk(yield* HttpClient.HttpClient)
+    const response = yield* client.get(url).pipe(Effect.mapError((error) =>
+      new FetchProblem({
+        message: error._tag === "ResponseError" ? `HTTP ${error.response.status} from ${url}` : `cannot reach ${url}: ${error.message}`
+      })
+    ))
+    const handle = yield* fs.open(temp, { flag: "wx" })
+    const hash = createHash("sha256")
+    const bytes = yield* response.stream.pipe(
+      Stream.mapError((error) => new FetchProblem({ message: `the download from ${url} broke off: ${error.message}` })),
+      Stream.runFoldEffect(0, (total, chunk): Effect.Effect<number, FetchProblem | PlatformError> => {
+        // Refused as soon as it is too long: a wrong URL must not fill the disk.
+        if (total + chunk.byteLength > model.bytes) return Effect.fail(new FetchProblem({ message: `more than the expected ${model.bytes} bytes` }))
+        hash.update(chunk)
+        return Effect.as(handle.writeAll(chunk), total + chunk.byteLength)
+      })
+    )
+    if (bytes !== model.bytes) return yield* new FetchProblem({ message: `${bytes} bytes, expected ${model.bytes} (truncated?)` })
+    const sum = hash.digest("hex")
+    if (sum !== model.sha256) return yield* new FetchProblem({ message: `sha256 ${sum}, expected ${model.sha256}` })
+    yield* handle.sync
+  }).pipe(Effect.scoped)
+
+/** Installs one file unless it is already there and intact. */
+const fetchOne = (model: ModelFile, options: FetchOptions) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const url = urlFor(model, options.from)
+    const existing = yield* check(options.dir, model)
+    if (existing.state === "present") return { file: model.file, result: "skipped", url, detail: "already present, sha256 verified" } satisfies FetchResult
+    const target = path.join(options.dir, model.file)
+    const prefix = `${model.file}.download-`
+    // Downloads a killed run left behind never had the final name; they are only clutter.
+    for (const name of yield* fs.readDirectory(options.dir)) {
+      if (name.startsWith(prefix)) yield* fs.remove(path.join(options.dir, name), { force: true })
+    }
+    const temp = path.join(options.dir, `${prefix}${(yield* Random.nextIntBetween(0, 2 ** 31)).toString(16)}`)
+    const timeout = options.timeout ?? Duration.minutes(2)
+    yield* download(model, url, temp).pipe(
+      Effect.timeoutFail({ duration: timeout, onTimeout: () => new FetchProblem({ message: `no complete file within ${Duration.format(timeout)}` }) }),
+      Effect.zipRight(fs.rename(temp, target)),
+      Effect.onError(() => Effect.ignore(fs.remove(temp, { force: true })))
+    )
+    const replaced = existing.state === "invalid" ? ` (replaced a file with ${existing.detail})` : ""
+    return { file: model.file, result: "installed", url, detail: `${model.bytes} bytes, sha256 ${model.sha256}${replaced}` } satisfies FetchResult
+  }).pipe(
+    Effect.catchAll((error) =>
+      Effect.succeed<FetchResult>({ file: model.file, result: "failed", url: urlFor(model, options.from), detail: error.message })
+    )
+  )
+
+/** Installs every face model into `options.dir`, one after another, and says what happened to each. */
+export const fetchModels = (options: FetchOptions) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const made = yield* Effect.either(fs.makeDirectory(options.dir, { recursive: true }))
+    const models = options.models ?? FACE_MODELS
+    if (made._tag === "Left") {
+      return models.map((model): FetchResult => ({
+        file: model.file,
+        result: "failed",
+        url: urlFor(model, options.from),
+        detail: `cannot create ${options.dir}: ${made.left.message}`
+      }))
+    }
+    return yield* Effect.forEach(models, (model) => fetchOne(model, options))
+  })
+
+const from = Options.text("from").pipe(
+  Options.withPseudoName("BASE_URL"),
+  Options.optional,
+  Options.withDescription("download each file from BASE_URL/<file name> (a mirror) instead of its upstream URL")
+)
+const dir = Options.directory("dir").pipe(
+  Options.withPseudoName("DIR"),
+  Options.withFallbackConfig(Config.string("INFERD_MODELS_DIR").pipe(Config.withDefault("./models"))),
+  Options.withDescription("the models folder (default: INFERD_MODELS_DIR, else ./models)")
+)
+
+const fetch = Command.make("fetch", { from, dir }, ({ dir, from }) =>
+  Effect.gen(function*() {
+    const results = yield* fetchModels({ dir, from: Option.getOrUndefined(from) })
+    for (const r of results) yield* Console.log(`${r.result.padEnd(9)} ${r.file}  ${r.detail}`)
+    const failed = results.filter((r) => r.result === "failed")
+    if (failed.length > 0) {
+      return yield* new ModelsFetchFailed({ message: `${failed.length} of ${results.length} model files failed: ${failed.map((r) => r.file).join(", ")}` })
+    }
+  })
+).pipe(
+  Command.withDescription("download the face models (UltraFace, MobileFaceNet), verify their sha256 and install them"),
+  Command.provide(NodeHttpClient.layerUndici)
+)
+
+/** `inferd models …`: the face model files. */
+export const models = Command.make("models").pipe(
+  Command.withDescription("manage the face model files"),
+  Command.withSubcommands([fetch])
+)

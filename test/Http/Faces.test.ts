@@ -1,0 +1,194 @@
+import { FileSystem, HttpApi, HttpApiBuilder, HttpClientRequest, OpenApi } from "@effect/platform"
+import { NodeContext, NodeHttpServer } from "@effect/platform-node"
+import { assert, describe, it, layer } from "@effect/vitest"
+import { Duration, Effect, Layer } from "effect"
+import { existsSync, readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import sharp from "sharp"
+import { FacesApi, GalleryApi } from "../../src/Http/FacesApi.js"
+import * as FacesHandlers from "../../src/Http/FacesHandlers.js"
+import * as GalleryHandlers from "../../src/Http/GalleryHandlers.js"
+import * as Upload from "../../src/Http/Upload.js"
+import * as Gallery from "../../src/Layers/Gallery.js"
+import * as WorkerPool from "../../src/Layers/WorkerPool.js"
+import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
+import { post, send } from "../support/server.js"
+
+const MODELS = fileURLToPath(new URL("../../../shared/data/models", import.meta.url))
+const PHOTOS = fileURLToPath(new URL("../../../shared/data/images/faces", import.meta.url))
+const hasShared = ["version-RFB-640.onnx", "version-RFB-320.onnx", "MobileFaceNet.onnx"].every((f) => existsSync(`${MODELS}/${f}`)) &&
+  existsSync(PHOTOS)
+const photo = (name: string) => new Uint8Array(readFileSync(`${PHOTOS}/${name}`))
+
+// The groups on an API of their own: the handlers are typed against their groups, so any API holding them will do.
+class TestApi extends HttpApi.make("test").add(FacesApi).add(GalleryApi) {}
+
+const server = (modelsDir: string) =>
+  HttpApiBuilder.serve().pipe(
+    Layer.provide(HttpApiBuilder.api(TestApi).pipe(
+      Layer.provide(HttpApiBuilder.group(TestApi, "faces", FacesHandlers.build)),
+      Layer.provide(HttpApiBuilder.group(TestApi, "gallery", GalleryHandlers.build))
+    )),
+    Layer.provide(Layer.succeed(Upload.Upload, Upload.make({ maxBody: 5_000_000, maxParts: 4 }))),
+    Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provide(Layer.scoped(Gallery.Gallery, Effect.gen(function*() {
+      const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped({ prefix: "inferd-gallery-" })
+      return yield* Gallery.make({ dir, threshold: 0.5 })
+    }))),
+    Layer.provide(Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make({
+      size: 1,
+      maxQueue: 8,
+      taskTimeout: Duration.seconds(60),
+      shutdownGrace: Duration.seconds(2),
+      startTimeout: Duration.seconds(60),
+      workerHeapMb: 512,
+      settings: WorkerSettings.forTests({ modelsDir })
+    }))),
+    Layer.provide(NodeContext.layer)
+  )
+
+const form = (files: Record<string, Uint8Array>) => {
+  const body = new FormData()
+  for (const [field, bytes] of Object.entries(files)) body.append(field, new Blob([bytes], { type: "image/jpeg" }), `${field}.jpg`)
+  return body
+}
+const postForm = (path: string, files: Record<string, Uint8Array>) =>
+  send(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyFormData(form(files))))
+
+/** A 300x200 grey picture: decodes fine, has no face. */
+const blank = Effect.promise(() => sharp({ create: { width: 300, height: 200, channels: 3, background: "#888" } }).png().toBuffer()).pipe(
+  Effect.map((b) => new Uint8Array(b))
+)
+
+interface Face {
+  readonly box: { readonly x: number }
+  readonly embedding?: ReadonlyArray<number>
+  readonly match?: { readonly personId: string; readonly similarity: number } | null
+}
+const faces = (body: Record<string, unknown>) => [...body.faces as ReadonlyArray<Face>].sort((a, b) => a.box.x - b.box.x)
+
+describe("faces and gallery API", () => {
+  it("documents every route, its query and its typed errors in OpenAPI", () => {
+    const spec = OpenApi.fromApi(TestApi)
+    assert.deepStrictEqual(Object.keys(spec.paths).sort(), [
+      "/v1/faces/detect", "/v1/faces/embed", "/v1/faces/identify", "/v1/faces/verify", "/v1/gallery", "/v1/gallery/{personId}"
+    ])
+    const verify = spec.paths["/v1/faces/verify"]!.post!
+    assert.includeMembers(Object.keys(verify.responses), ["200", "400", "413", "415", "422", "500", "503", "504"])
+    assert.deepStrictEqual(verify.parameters.map((p) => p.name).sort(), ["model", "threshold", "timeoutMs"])
+    assert.includeMembers(Object.keys(spec.paths["/v1/gallery/{personId}"]!.delete!.responses), ["204", "400", "404", "500"])
+  })
+})
+
+describe.skipIf(!hasShared)("faces and gallery over HTTP (real server, real pool, models from ../shared)", () => {
+  layer(server(MODELS), { timeout: 120_000, excludeTestServices: true })("with the models", (it) => {
+    it.effect("POST /v1/faces/detect finds the faces of a raw JPEG, and of a multipart `file` with the fast model", () =>
+      Effect.gen(function*() {
+        const raw = yield* post("/v1/faces/detect", photo("two_people.jpg"), "image/jpeg")
+        assert.strictEqual(raw.status, 200)
+        assert.deepInclude(raw.body, { width: 1126, height: 661 })
+        assert.strictEqual(faces(raw.body).length, 2)
+        assert.isTrue(faces(raw.body).every((face) => !("embedding" in face)))
+        const fast = yield* postForm("/v1/faces/detect?model=fast&threshold=0.9", { file: photo("family5_ultraface19.jpg") })
+        assert.strictEqual(fast.status, 200)
+        assert.strictEqual(faces(fast.body).length, 5)
+      }))
+
+    it.effect("POST /v1/faces/embed answers a 128-number embedding per face", () =>
+      Effect.gen(function*() {
+        const { body, status } = yield* post("/v1/faces/embed", photo("group4_ultraface2.jpg"), "image/jpeg")
+        assert.strictEqual(status, 200)
+        assert.strictEqual(faces(body).length, 4)
+        assert.isTrue(faces(body).every((face) => face.embedding?.length === 128))
+      }))
+
+    it.effect("POST /v1/faces/verify matches two photos of A, not A and B, and names the file without a face", () =>
+      Effect.gen(function*() {
+        const same = yield* postForm("/v1/faces/verify", { a: photo("obama.jpg"), b: photo("obama2.jpg") })
+        assert.strictEqual(same.status, 200)
+        assert.deepInclude(same.body, { match: true, threshold: 0.5 })
+        assert.isAbove(same.body.similarity as number, 0.5)
+        const different = yield* postForm("/v1/faces/verify", { a: photo("obama.jpg"), b: photo("biden.jpg") })
+        assert.deepInclude(different.body, { match: false, threshold: 0.5 })
+        assert.isBelow(different.body.similarity as number, 0.2)
+        // two_people.jpg has two faces: the largest (B, on the right: 142x204 against 142x198) is the one compared.
+        const largest = yield* postForm("/v1/faces/verify", { a: photo("two_people.jpg"), b: photo("biden.jpg") })
+        assert.deepInclude(largest.body, { match: true })
+        const noFace = yield* postForm("/v1/faces/verify", { a: photo("obama.jpg"), b: yield* blank })
+        assert.strictEqual(noFace.status, 422)
+        assert.deepInclude(noFace.body, { _tag: "NoFace", field: "b" })
+        const missing = yield* postForm("/v1/faces/verify", { a: photo("obama.jpg") })
+        assert.strictEqual(missing.status, 400)
+        assert.strictEqual(missing.body._tag, "MalformedRequest")
+      }))
+
+    it.effect("the gallery enrolls, lists, identifies and removes people", () =>
+      Effect.gen(function*() {
+        const a = yield* send(HttpClientRequest.put("/v1/gallery/A").pipe(HttpClientRequest.bodyUint8Array(photo("obama.jpg"), "image/jpeg")))
+        assert.strictEqual(a.status, 200)
+        assert.deepStrictEqual(a.body, { personId: "A", embeddings: 1 })
+        const b = yield* send(HttpClientRequest.put("/v1/gallery/B").pipe(HttpClientRequest.bodyFormData(form({ one: photo("biden.jpg") }))))
+        assert.deepStrictEqual(b.body, { personId: "B", embeddings: 1 })
+        const list = yield* send(HttpClientRequest.get("/v1/gallery"))
+        assert.deepStrictEqual(list.body, { people: [{ personId: "A", embeddings: 1 }, { personId: "B", embeddings: 1 }] })
+        const both = yield* post("/v1/faces/identify", photo("two_people.jpg"), "image/jpeg")
+        assert.strictEqual(both.status, 200)
+        assert.deepStrictEqual(faces(both.body).map((face) => face.match?.personId), ["A", "B"])
+        const strangers = yield* post("/v1/faces/identify", photo("group3_ultraface23.jpg"), "image/jpeg")
+        assert.deepStrictEqual(faces(strangers.body).map((face) => face.match), [null, null, null])
+        const removed = yield* send(HttpClientRequest.del("/v1/gallery/B"))
+        assert.strictEqual(removed.status, 204)
+        const again = yield* send(HttpClientRequest.del("/v1/gallery/B"))
+        assert.strictEqual(again.status, 404)
+        assert.deepInclude(again.body, { _tag: "PersonNotFound", personId: "B" })
+        const right = yield* post("/v1/faces/identify", photo("two_people.jpg"), "image/jpeg")
+        assert.deepStrictEqual(faces(right.body).map((face) => face.match?.personId ?? null), ["A", null])
+      }))
+
+    it.effect("the gallery refuses a bad person id and a photo without a face, and keeps the person unchanged", () =>
+      Effect.gen(function*() {
+        const bad = yield* send(HttpClientRequest.put("/v1/gallery/no%20spaces").pipe(HttpClientRequest.bodyUint8Array(photo("obama.jpg"), "image/jpeg")))
+        assert.strictEqual(bad.status, 400)
+        assert.strictEqual(bad.body._tag, "InvalidPersonId")
+        const badDelete = yield* send(HttpClientRequest.del(`/v1/gallery/${"x".repeat(65)}`))
+        assert.strictEqual(badDelete.status, 400)
+        const noFace = yield* send(HttpClientRequest.put("/v1/gallery/C").pipe(HttpClientRequest.bodyFormData(form({ ok: photo("obama2.jpg"), empty: yield* blank }))))
+        assert.strictEqual(noFace.status, 422)
+        assert.deepInclude(noFace.body, { _tag: "NoFace", field: "empty" })
+        const list = yield* send(HttpClientRequest.get("/v1/gallery"))
+        assert.isFalse((list.body.people as ReadonlyArray<{ personId: string }>).some((p) => p.personId === "C"))
+      }))
+
+    const rejects: ReadonlyArray<readonly [string, string, Uint8Array, string, number, string]> = [
+      ["a threshold over 1", "/v1/faces/detect?threshold=2", photo("obama.jpg"), "image/jpeg", 400, "HttpApiDecodeError"],
+      ["an unknown model", "/v1/faces/embed?model=huge", photo("obama.jpg"), "image/jpeg", 400, "HttpApiDecodeError"],
+      ["text/plain", "/v1/faces/identify", new TextEncoder().encode("hello"), "text/plain", 415, "UnsupportedMediaType"],
+      ["bytes that are no image", "/v1/faces/detect", new Uint8Array(500).fill(9), "image/png", 422, "ImageUndecodable"],
+      ["a body over the limit", "/v1/faces/detect", new Uint8Array(6_000_000), "image/jpeg", 413, "PayloadTooLarge"]
+    ]
+    for (const [what, path, bytes, type, status, tag] of rejects) {
+      it.effect(`answers ${status} ${tag} for ${what}`, () =>
+        Effect.gen(function*() {
+          const response = yield* post(path, bytes, type)
+          assert.strictEqual(response.status, status)
+          assert.strictEqual(response.body._tag, tag)
+          assert.isString(response.body.message)
+        }))
+    }
+  })
+
+  layer(server(fileURLToPath(new URL("../fixtures/no-such-models", import.meta.url))), { timeout: 120_000, excludeTestServices: true })(
+    "without the models",
+    (it) => {
+      it.effect("answers 503 ModelUnavailable naming the file and the command that installs it", () =>
+        Effect.gen(function*() {
+          const response = yield* post("/v1/faces/detect", photo("obama.jpg"), "image/jpeg")
+          assert.strictEqual(response.status, 503)
+          assert.deepInclude(response.body, { _tag: "ModelUnavailable", model: "version-RFB-640.onnx", fix: "npx inferd models fetch" })
+          const enroll = yield* send(HttpClientRequest.put("/v1/gallery/A").pipe(HttpClientRequest.bodyUint8Array(photo("obama.jpg"), "image/jpeg")))
+          assert.strictEqual(enroll.status, 503)
+          assert.strictEqual(enroll.body._tag, "ModelUnavailable")
+        }))
+    }
+  )
+})

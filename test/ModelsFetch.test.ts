@@ -1,0 +1,141 @@
+import { Command } from "@effect/cli"
+import { FileSystem, Path } from "@effect/platform"
+import { NodeContext, NodeHttpClient } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Layer } from "effect"
+import { createHash } from "node:crypto"
+import { existsSync, readFileSync } from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import { fileURLToPath } from "node:url"
+import * as Models from "../src/Layers/Models.js"
+import { fetchModels, models } from "../src/ModelsFetch.js"
+
+const SHARED = fileURLToPath(new URL("../../shared/data/models", import.meta.url))
+const hasShared = Models.FACE_MODELS.every((m) => existsSync(`${SHARED}/${m.file}`))
+
+type Mode = "good" | "corrupt" | "truncated" | "missing" | "long" | "hang"
+
+/** A loopback server for `--from`: each file served as `modes` says, every request counted. */
+const mirror = (modes: Map<string, Mode>) =>
+  Effect.acquireRelease(
+    Effect.async<{ server: http.Server; requests: Array<string> }>((resume) => {
+      const requests: Array<string> = []
+      const server = http.createServer((req, res) => {
+        const file = decodeURIComponent((req.url ?? "/").slice(1))
+        requests.push(file)
+        const mode = modes.get(file) ?? "missing"
+        if (mode === "hang") return // never answers; the client's deadline must end it
+        const local = `${SHARED}/${file.replace(/^models\//, "")}`
+        if (mode === "missing" || !existsSync(local)) return res.writeHead(404).end("not found")
+        const bytes = readFileSync(local)
+        if (mode === "corrupt") bytes[bytes.length >> 1] ^= 0xff
+        const body = mode === "truncated" ? bytes.subarray(0, bytes.length >> 1) : mode === "long" ? Buffer.concat([bytes, bytes]) : bytes
+        res.writeHead(200, { "content-type": "application/octet-stream" }).end(body)
+      })
+      server.listen(0, "127.0.0.1", () => void resume(Effect.succeed({ server, requests })))
+    }),
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  ).pipe(Effect.map(({ requests, server }) => ({ requests, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}/models` })))
+
+const all = (mode: Mode) => new Map(Models.FACE_MODELS.map((m) => [`models/${m.file}`, mode]))
+
+const sha = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex")
+
+const Env = Layer.merge(NodeContext.layer, NodeHttpClient.layerUndici)
+
+describe.skipIf(!hasShared)("models fetch (loopback mirror of ../shared/data/models)", () => {
+  it.scoped("installs every file with its pinned sum, then skips them all on a second run", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = path.join(yield* fs.makeTempDirectoryScoped(), "models")
+      const { base, requests } = yield* mirror(all("good"))
+      const first = yield* fetchModels({ dir, from: base })
+      assert.deepStrictEqual(first.map((r) => [r.file, r.result]), Models.FACE_MODELS.map((m) => [m.file, "installed"]))
+      for (const model of Models.FACE_MODELS) assert.strictEqual(sha(path.join(dir, model.file)), model.sha256)
+      assert.deepStrictEqual((yield* fs.readDirectory(dir)).sort(), Models.FACE_MODELS.map((m) => m.file).sort())
+      assert.strictEqual(requests.length, 3)
+      const second = yield* fetchModels({ dir, from: base })
+      assert.deepStrictEqual(second.map((r) => r.result), ["skipped", "skipped", "skipped"])
+      assert.strictEqual(requests.length, 3)
+      const status = yield* Effect.flatMap(Models.Models, (registry) => registry.status(dir)).pipe(Effect.provide(Models.layer))
+      assert.deepStrictEqual(status.map((s) => s.state), ["present", "present", "present"])
+    }).pipe(Effect.provide(Env)))
+
+  it.scoped("refuses corrupt, truncated, over-long and missing files, leaving nothing under a final name", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const [rfb640, rfb320, mobile] = Models.FACE_MODELS.map((m) => m.file)
+      const { base } = yield* mirror(new Map<string, Mode>([[`models/${rfb640}`, "missing"], [`models/${rfb320}`, "truncated"], [`models/${mobile}`, "corrupt"]]))
+      const results = yield* fetchModels({ dir, from: base })
+      assert.deepStrictEqual(results.map((r) => r.result), ["failed", "failed", "failed"])
+      assert.match(results[0]!.detail, /HTTP 404/)
+      assert.match(results[1]!.detail, /635363 bytes, expected 1270727/)
+      assert.match(results[2]!.detail, /^sha256 [0-9a-f]{64}, expected b7120c09/)
+      assert.deepStrictEqual(yield* fs.readDirectory(dir), [])
+      const { base: long } = yield* mirror(new Map([[`models/${rfb320}`, "long"]]))
+      const [tooLong] = yield* fetchModels({ dir, from: long, models: [Models.FACE_MODELS[1]!] })
+      assert.deepInclude(tooLong, { result: "failed", detail: "more than the expected 1270727 bytes" })
+      assert.deepStrictEqual(yield* fs.readDirectory(dir), [])
+    }).pipe(Effect.provide(Env)))
+
+  // Live: the deadline must pass in real time.
+  it.scopedLive("replaces a damaged file, gives up on a server that hangs, and cleans a killed run's leftovers", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const [rfb640, rfb320] = Models.FACE_MODELS.map((m) => m.file)
+      yield* fs.writeFileString(path.join(dir, rfb640!), "damaged")
+      yield* fs.writeFileString(path.join(dir, `${rfb640}.download-1234`), "left by a killed run")
+      const { base } = yield* mirror(new Map<string, Mode>([[`models/${rfb640}`, "good"], [`models/${rfb320}`, "hang"]]))
+      const results = yield* fetchModels({ dir, from: base, timeout: "300 millis", models: Models.FACE_MODELS.slice(0, 2) })
+      assert.deepInclude(results[0]!, { result: "installed" })
+      assert.match(results[0]!.detail, /replaced a file with 7 bytes/)
+      assert.deepInclude(results[1]!, { result: "failed", detail: "no complete file within 300ms" })
+      assert.deepStrictEqual(yield* fs.readDirectory(dir), [rfb640])
+      assert.strictEqual(sha(path.join(dir, rfb640!)), Models.FACE_MODELS[0]!.sha256)
+    }).pipe(Effect.provide(Env)))
+
+  it.scoped("the `models fetch` command succeeds when all files are in place and fails when one is not", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const cli = Command.run(Command.make("inferd").pipe(Command.withSubcommands([models])), { name: "inferd", version: "test" })
+      const partial = new Map(all("good"))
+      partial.set(`models/${Models.FACE_MODELS[2]!.file}`, "missing")
+      const { base: bad } = yield* mirror(partial)
+      const failed = yield* Effect.exit(cli(["node", "inferd", "models", "fetch", "--from", bad, "--dir", dir]))
+      assert.isTrue(Exit.isFailure(failed))
+      assert.match(String(Exit.isFailure(failed) ? failed.cause : ""), /1 of 3 model files failed: MobileFaceNet.onnx/)
+      const { base: good } = yield* mirror(all("good"))
+      const ok = yield* Effect.exit(cli(["node", "inferd", "models", "fetch", "--from", good, "--dir", dir]))
+      assert.isTrue(Exit.isSuccess(ok))
+      assert.deepStrictEqual((yield* fs.readDirectory(dir)).sort(), Models.FACE_MODELS.map((m) => m.file).sort())
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("Models.status", () => {
+  it.scoped("says missing, invalid or present, and does not hash an unchanged file twice", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const registry = yield* Models.Models
+      const [rfb640, rfb320] = Models.FACE_MODELS
+      yield* fs.writeFileString(path.join(dir, rfb320!.file), "short")
+      // Right size, wrong bytes: only the sha256 can tell.
+      yield* fs.writeFile(path.join(dir, rfb640!.file), new Uint8Array(rfb640!.bytes))
+      const status = yield* registry.status(dir)
+      assert.deepStrictEqual(status.map((s) => s.state), ["invalid", "invalid", "missing"])
+      assert.strictEqual(status[1]!.detail, `5 bytes, expected ${rfb320!.bytes}`)
+      assert.match(status[0]!.detail!, /^sha256 [0-9a-f]{64}, expected 8f4c6592/)
+      assert.deepStrictEqual(yield* registry.status(dir), status)
+    }).pipe(Effect.provide(Models.layer), Effect.provide(NodeContext.layer)))
+})
