@@ -1,6 +1,6 @@
 import { HttpClientRequest } from "@effect/platform"
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, Schedule } from "effect"
 import { readFileSync } from "node:fs"
 import { awaitReady, post, send, testServer } from "../support/server.js"
 
@@ -50,6 +50,22 @@ describe("failure containment through the real server", () => {
         assert.strictEqual(ok.status, 200)
         const status = yield* send(HttpClientRequest.get("/status"))
         assert.isAtLeast((status.body.pool as { restarts: number }).restarts, 1)
+      }))
+
+    it.effect("a client that disconnects cancels its task: the stuck worker is recycled, the next task runs", () =>
+      Effect.gen(function*() {
+        yield* awaitReady
+        const restarts = Effect.map(send(HttpClientRequest.get("/status")), (r) => (r.body.pool as { restarts: number }).restarts)
+        const before = yield* restarts
+        const client = yield* Effect.fork(fault("hang", 60_000))
+        yield* Effect.sleep("500 millis")
+        yield* Fiber.interrupt(client)
+        // Without the cancel the worker would spin for the full 60 s deadline.
+        const after = yield* restarts.pipe(Effect.filterOrFail((n) => n > before, () => "not yet"), Effect.retry(Schedule.spaced("100 millis")), Effect.timeout("10 seconds"))
+        assert.isAbove(after, before)
+        yield* awaitReady
+        const ok = yield* send(authed(HttpClientRequest.post("/v1/ocr")).pipe(HttpClientRequest.bodyUint8Array(page, "image/png")))
+        assert.strictEqual(ok.status, 200)
       }))
 
     it.effect("a full queue answers 503 Overloaded at once, with Retry-After", () =>

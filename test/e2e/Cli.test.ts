@@ -4,23 +4,13 @@
  */
 import { describe, expect, it } from "vitest"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { bin, freePort } from "../support/daemon.js"
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
-const root = new URL("../../", import.meta.url).pathname
-const bin = join(root, "bin/inferd.js")
 const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname
 const inferd = (...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 120_000 })
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
-    })
-  })
 
 describe("inferd CLI", () => {
   it("cpus prints one JSON line from a cgroup v2 fixture tree", () => {

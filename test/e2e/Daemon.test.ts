@@ -3,60 +3,16 @@
  * the inbox, then SIGTERM. It must exit 0 within the grace period and lose no inbox file.
  */
 import { describe, expect, it } from "vitest"
-import { type ChildProcess, spawn } from "node:child_process"
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { ready, startDaemon, waitFor } from "../support/daemon.js"
 
-const root = new URL("../../", import.meta.url).pathname
 const fixture = (name: string) => new URL(`../fixtures/images/${name}`, import.meta.url).pathname
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
-    })
-  })
-
-const waitFor = async (check: () => Promise<boolean>, ms: number) => {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await check().catch(() => false)) return true
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  return false
-}
 
 interface Status { readonly pool: { readonly size: number; readonly busy: number }; readonly loops: ReadonlyArray<{ readonly name: string }> }
 interface Answer { readonly status: number; readonly body: { readonly text?: string; readonly _tag?: string } }
 const status = async (base: string) => (await (await fetch(`${base}/status`)).json()) as Status
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
-
-interface Daemon {
-  readonly child: ChildProcess
-  readonly base: string
-  readonly exit: Promise<number | null>
-  readonly log: () => string
-}
-
-const startDaemon = async (env: Record<string, string>): Promise<Daemon> => {
-  const port = await freePort()
-  const child = spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
-    cwd: mkdtempSync(join(tmpdir(), "inferd-e2e-cwd-")),
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", INFERD_LOG_FORMAT: "json", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let log = ""
-  child.stdout?.on("data", (d) => (log += d))
-  child.stderr?.on("data", (d) => (log += d))
-  return { child, base: `http://127.0.0.1:${port}`, exit: exited(child), log: () => log }
-}
-
-const ready = (daemon: Daemon) => waitFor(async () => (await fetch(`${daemon.base}/health/ready`)).status === 200, 90_000)
 
 describe("inferd serve (child process)", () => {
   it("kill -9 with async jobs accepted, then a restart: every job completes", async () => {

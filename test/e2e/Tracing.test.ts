@@ -6,23 +6,14 @@ import { describe, expect, it } from "vitest"
 import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { createServer as createHttpServer } from "node:http"
-import { createServer } from "node:net"
+import { freePort, root } from "../support/daemon.js"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
-const root = new URL("../../", import.meta.url).pathname
 const page = readFileSync(new URL("../fixtures/images/simple.png", import.meta.url))
 
 interface OtlpSpan { readonly traceId: string; readonly spanId: string; readonly parentSpanId?: string; readonly name: string }
 interface OtlpBody { readonly resourceSpans: ReadonlyArray<{ readonly resource: { readonly attributes: ReadonlyArray<{ key: string; value: { stringValue?: string } }> }; readonly scopeSpans: ReadonlyArray<{ readonly spans: ReadonlyArray<OtlpSpan> }> }> }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
-    })
-  })
 
 describe("tracing", () => {
   it("exports the request's spans from the main thread and the worker under one trace id", async () => {

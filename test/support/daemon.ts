@@ -1,0 +1,52 @@
+/** The built daemon as a child process, for end-to-end tests: a free loopback port, its log, its exit code. */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+export const root = new URL("../../", import.meta.url).pathname
+export const bin = join(root, "bin/inferd.js")
+
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
+    })
+  })
+
+/** Polls `check` every 200 ms for up to `ms`; answers whether it came true. */
+export const waitFor = async (check: () => Promise<boolean>, ms: number) => {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if (await check().catch(() => false)) return true
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  return false
+}
+
+export interface Daemon {
+  readonly child: ChildProcess
+  readonly base: string
+  readonly exit: Promise<number | null>
+  readonly log: () => string
+}
+
+/** `inferd serve` on a free port, in a fresh working directory, with JSON logs collected. */
+export const startDaemon = async (env: Record<string, string>): Promise<Daemon> => {
+  const port = await freePort()
+  const child = spawn(process.execPath, [bin, "serve"], {
+    cwd: mkdtempSync(join(tmpdir(), "inferd-e2e-cwd-")),
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", INFERD_LOG_FORMAT: "json", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let log = ""
+  child.stdout?.on("data", (d) => (log += d))
+  child.stderr?.on("data", (d) => (log += d))
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  return { child, base: `http://127.0.0.1:${port}`, exit, log: () => log }
+}
+
+/** Waits up to 90 s for /health/ready. */
+export const ready = (daemon: Daemon) => waitFor(async () => (await fetch(`${daemon.base}/health/ready`)).status === 200, 90_000)
