@@ -32,7 +32,8 @@ export const config = (options: { readonly cpus: number; readonly workers: numbe
       modelsDir: path.resolve(yield* Config.string("INFERD_MODELS_DIR").pipe(Config.withDefault("./models"))),
       vadModelPath: vadModelPath(),
       maxAudioSeconds: yield* Config.number("INFERD_MAX_AUDIO_SECONDS").pipe(Config.withDefault(600)),
-      onnxThreads: Math.max(1, Math.min(threads, Math.floor(options.cpus / options.workers)))
+      onnxThreads: Math.max(1, Math.min(threads, Math.floor(options.cpus / options.workers))),
+      niceness: Math.max(0, Math.min(19, yield* Config.integer("INFERD_WORKER_NICE").pipe(Config.withDefault(10))))
     } satisfies WorkerSettings
   })
 
@@ -44,5 +45,6 @@ export const forTests = (overrides: Partial<WorkerSettings> = {}): WorkerSetting
   vadModelPath: vadModelPath(),
   maxAudioSeconds: 600,
   onnxThreads: 1,
+  niceness: 10,
   ...overrides
 })

@@ -5,6 +5,7 @@
 import { NodeRuntime, NodeWorkerRunner } from "@effect/platform-node"
 import { WorkerRunner } from "@effect/platform"
 import { Effect, Layer, Schema } from "effect"
+import * as os from "node:os"
 import { workerData } from "node:worker_threads"
 import * as Audio from "./Audio.js"
 import * as Faces from "./Faces.js"
@@ -14,6 +15,10 @@ import * as Ocr from "./Ocr.js"
 import { WorkerRequest, WorkerSettings } from "./Protocol.js"
 
 const settings = Schema.decodeUnknownSync(WorkerSettings)(workerData)
+
+// Inference yields the CPU to the event loop: on Linux a thread's nice value is its own (pid 0 is this
+// thread), and the threads it starts (tesseract's, libvips', onnxruntime's) inherit it.
+if (settings.niceness > 0) os.setPriority(0, settings.niceness)
 
 const Handlers = WorkerRunner.layerSerialized(WorkerRequest, {
   // Each span is a child of the caller's: the platform sends the span context with the request.

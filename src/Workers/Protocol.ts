@@ -185,6 +185,8 @@ export const WorkerSettings = Schema.Struct({
   vadModelPath: Schema.String,
   maxAudioSeconds: Schema.Number,
   /** onnxruntime intra-op threads per session: workers × threads stays within CpuLimit's cpus. */
-  onnxThreads: Schema.Number
+  onnxThreads: Schema.Number,
+  /** Nice value of each worker thread (0–19): higher lets the event loop go first when CPUs are short. */
+  niceness: Schema.Number
 })
 export type WorkerSettings = typeof WorkerSettings.Type

@@ -91,6 +91,10 @@ describe("inferd serve (child process)", () => {
       expect(await ready(daemon), daemon.log()).toBe(true)
       const first = await status(base)
       expect(first.pool.size).toBe(2)
+      // Worker threads run niced (INFERD_WORKER_NICE, default 10) so the event loop goes first; the main thread does not.
+      const nice = readdirSync(`/proc/${daemon.child.pid}/task`).map((tid) => Number(readFileSync(`/proc/${daemon.child.pid}/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]))
+      expect(nice[0]).toBe(0)
+      expect(nice.filter((n) => n === 10).length).toBeGreaterThanOrEqual(2)
       expect(first.loops.map((l) => l.name).sort()).toEqual(["canary", "inbox", "jobs-ttl"])
 
       const names = ["a.png", "b.png", "c.png", "d.png", "e.png", "f.png"]
