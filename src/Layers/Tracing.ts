@@ -3,8 +3,10 @@
  * exported over OTLP/HTTP as JSON; without it, nothing is exported and nothing is sent anywhere. Each worker
  * thread exports its own spans, children of the request's (the platform carries the span context across).
  */
-import { OtlpSerialization, OtlpTracer } from "@effect/opentelemetry"
-import { NodeHttpClient } from "@effect/platform-node"
+// Subpaths: the barrels would load the whole OpenTelemetry SDK and HTTP server into every thread.
+import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
+import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Config, Effect, Layer, Option } from "effect"
 
 export const layer = (serviceName: string) =>

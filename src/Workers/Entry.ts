@@ -2,8 +2,11 @@
  * The worker thread's entry: serves the protocol with engines that live as long as the thread. Settings come
  * through `workerData`, which a thread respawned by the platform receives again (an initial message would not).
  */
-import { NodeRuntime, NodeWorkerRunner } from "@effect/platform-node"
-import { WorkerRunner } from "@effect/platform"
+// Subpath imports: the packages' barrels load the HTTP stack too, which a worker thread never uses and
+// which would slow every worker's start.
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
+import * as WorkerRunner from "@effect/platform/WorkerRunner"
 import { Effect, Layer, Schema } from "effect"
 import * as os from "node:os"
 import { workerData } from "node:worker_threads"

@@ -2,7 +2,7 @@
  * The worker protocol: every request that crosses the thread boundary, its result and its failures.
  * Both sides import this file, so a change here is a change on both sides at once.
  */
-import { HttpApiSchema } from "@effect/platform"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Transferable from "@effect/platform/Transferable"
 import { WorkerError } from "@effect/platform/WorkerError"
 import { Schema } from "effect"
