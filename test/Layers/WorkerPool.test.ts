@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Schedule, Scope } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Schedule, Scope } from "effect"
 import { readFileSync } from "node:fs"
 import * as Tasks from "../../src/Layers/Tasks.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
@@ -63,6 +63,19 @@ describe("WorkerPool (real worker threads, real tesseract.js)", () => {
         assert.strictEqual(echoed.n, 7)
       })), 120_000)
   }
+
+  it.live("refuses at once bytes already transferred to a worker, instead of waiting out the deadline", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* WorkerPool.make(options({ size: 1, taskTimeout: Duration.seconds(20) }))
+      yield* awaitReady(pool, 1)
+      const data = new Uint8Array(1000)
+      assert.strictEqual((yield* pool.submit(Tasks.echo(1, data))).bytes, 1000)
+      assert.strictEqual(data.byteLength, 0)
+      const start = Date.now()
+      const exit = yield* pool.submit(Tasks.echo(2, data)).pipe(Effect.exit)
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+      assert.isBelow(Date.now() - start, 1000)
+    })), 120_000)
 
   it.live("answers Overloaded at once when the queue is full", () =>
     Effect.scoped(Effect.gen(function*() {
