@@ -5,7 +5,8 @@
  */
 import { Effect } from "effect"
 import sharp from "sharp"
-import { ImageTooLarge, ImageUndecodable, InferenceFailed } from "./Protocol.js"
+import { measure, undecodable } from "./Image.js"
+import { type ImageTooLarge, ImageUndecodable, InferenceFailed } from "./Protocol.js"
 
 /** An upright 8-bit RGB image, row-major, 3 bytes per pixel. */
 export interface Rgb {
@@ -22,9 +23,6 @@ export interface Box {
   readonly height: number
 }
 
-const undecodable = (cause: unknown) =>
-  new ImageUndecodable({ message: `the image could not be decoded: ${cause instanceof Error ? cause.message : String(cause)}` })
-
 const failed = (cause: unknown) =>
   new InferenceFailed({ message: `preparing face pixels failed: ${cause instanceof Error ? cause.message : String(cause)}` })
 
@@ -34,18 +32,7 @@ const failed = (cause: unknown) =>
  */
 export const decode = (bytes: Uint8Array, maxPixels: number): Effect.Effect<Rgb, ImageUndecodable | ImageTooLarge> =>
   Effect.gen(function*() {
-    const meta = yield* Effect.tryPromise({ try: () => sharp(bytes, { limitInputPixels: false }).metadata(), catch: undecodable })
-    const width = meta.autoOrient?.width ?? meta.width ?? 0
-    const height = meta.autoOrient?.height ?? meta.height ?? 0
-    if (width <= 0 || height <= 0) return yield* new ImageUndecodable({ message: `the image has no pixels (${width}x${height})` })
-    if (width * height > maxPixels) {
-      return yield* new ImageTooLarge({
-        message: `the image is ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels} (INFERD_MAX_PIXELS)`,
-        width,
-        height,
-        maxPixels
-      })
-    }
+    yield* measure(bytes, maxPixels, 0)
     const { data, info } = yield* Effect.tryPromise({
       // failOn "error": a truncated file is an error, not a half-grey picture that still "has" faces.
       try: () =>

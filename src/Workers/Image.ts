@@ -19,11 +19,15 @@ export interface NormalisedImage {
   readonly pages: number
 }
 
-const undecodable = (cause: unknown) =>
+/** Any decoder failure, as the typed error clients get. */
+export const undecodable = (cause: unknown) =>
   new ImageUndecodable({ message: `the image could not be decoded: ${cause instanceof Error ? cause.message : String(cause)}` })
 
-/** Header-only read: cheap, and rejects a decompression bomb before a single pixel is decoded. */
-const dimensions = (bytes: Uint8Array, maxPixels: number, page: number) =>
+/**
+ * Header-only read of a page's upright size: cheap, and rejects a decompression bomb (or an image with no
+ * pixels) before a single pixel is decoded.
+ */
+export const measure = (bytes: Uint8Array, maxPixels: number, page: number) =>
   Effect.tryPromise({ try: () => sharp(bytes, { limitInputPixels: false, page }).metadata(), catch: undecodable }).pipe(
     Effect.flatMap(({ width, height, autoOrient, pages }): Effect.Effect<{ width: number; height: number; pages: number }, ImageUndecodable | ImageTooLarge> => {
       const w = autoOrient?.width ?? width ?? 0
@@ -45,7 +49,7 @@ const dimensions = (bytes: Uint8Array, maxPixels: number, page: number) =>
 /** One page (default the first) of an image, upright, as PNG, within the pixel limit. */
 export const normalise = (bytes: Uint8Array, maxPixels: number, page = 0): Effect.Effect<NormalisedImage, ImageUndecodable | ImageTooLarge> =>
   Effect.gen(function*() {
-    const size = yield* dimensions(bytes, maxPixels, page)
+    const size = yield* measure(bytes, maxPixels, page)
     const png = yield* Effect.tryPromise({
       // failOn "error": a truncated or corrupt file is an error, not a half-grey picture.
       try: () => sharp(bytes, { limitInputPixels: maxPixels, failOn: "error", page }).rotate().png({ compressionLevel: 1 }).toBuffer(),
