@@ -1,30 +1,21 @@
 import { HttpApi, HttpApiBuilder, HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
 import { assert, layer } from "@effect/vitest"
-import { Duration, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { readFileSync } from "node:fs"
 import { AudioApi } from "../../src/Http/AudioApi.js"
 import * as AudioHandlers from "../../src/Http/AudioHandlers.js"
 import * as Upload from "../../src/Http/Upload.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
+import { poolOptions } from "../support/pool.js"
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/audio/${name}`, import.meta.url)))
 
 // The group on an API of its own: the handlers are typed against the group, so any API holding it will do.
 class TestApi extends HttpApi.make("test").add(AudioApi) {}
 
-const Pool = Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make({
-  size: 1,
-  maxQueue: 8,
-  maxBytes: 64 * 1024 * 1024,
-  maxTasksPerWorker: 0,
-  taskTimeout: Duration.seconds(30),
-  shutdownGrace: Duration.seconds(2),
-  startTimeout: Duration.seconds(60),
-  workerHeapMb: 512,
-  settings: WorkerSettings.forTests({ maxAudioSeconds: 5 })
-}))
+const Pool = Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions({ maxBytes: 64 * 1024 * 1024, settings: WorkerSettings.forTests({ maxAudioSeconds: 5 }) })))
 
 const TestLive = HttpApiBuilder.serve().pipe(
   Layer.provide(HttpApiBuilder.api(TestApi).pipe(Layer.provide(HttpApiBuilder.group(TestApi, "audio", AudioHandlers.build)))),

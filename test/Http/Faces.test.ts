@@ -13,6 +13,7 @@ import * as Gallery from "../../src/Layers/Gallery.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
 import { post, send } from "../support/server.js"
+import { poolOptions } from "../support/pool.js"
 
 const MODELS = fileURLToPath(new URL("../../../shared/data/models", import.meta.url))
 const PHOTOS = fileURLToPath(new URL("../../../shared/data/images/faces", import.meta.url))
@@ -36,15 +37,7 @@ const server = (modelsDir: string) =>
       const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped({ prefix: "inferd-gallery-" })
       return yield* Gallery.make({ dir, threshold: 0.5 })
     }))),
-    Layer.provide(Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make({
-      size: 1,
-      maxQueue: 8,
-      taskTimeout: Duration.seconds(60),
-      shutdownGrace: Duration.seconds(2),
-      startTimeout: Duration.seconds(60),
-      workerHeapMb: 512,
-      settings: WorkerSettings.forTests({ modelsDir })
-    }))),
+    Layer.provide(Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions({ taskTimeout: Duration.seconds(60), settings: WorkerSettings.forTests({ modelsDir }) })))),
     Layer.provide(NodeContext.layer)
   )
 

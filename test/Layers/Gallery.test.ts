@@ -8,6 +8,7 @@ import * as Gallery from "../../src/Layers/Gallery.js"
 import * as Tasks from "../../src/Layers/Tasks.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
+import { poolOptions } from "../support/pool.js"
 
 /** A unit vector along axis `i` of 128, tilted towards axis `j` by `t`. */
 const unit = (i: number, j = i, t = 0) => {
@@ -139,15 +140,7 @@ const MODELS = fileURLToPath(new URL("../../../shared/data/models", import.meta.
 const PHOTOS = fileURLToPath(new URL("../../../shared/data/images/faces", import.meta.url))
 const hasShared = existsSync(`${MODELS}/MobileFaceNet.onnx`) && existsSync(`${MODELS}/version-RFB-640.onnx`) && existsSync(PHOTOS)
 
-const Pool = Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make({
-  size: 1,
-  maxQueue: 8,
-  taskTimeout: Duration.seconds(60),
-  shutdownGrace: Duration.seconds(2),
-  startTimeout: Duration.seconds(60),
-  workerHeapMb: 512,
-  settings: WorkerSettings.forTests({ modelsDir: MODELS })
-}))
+const Pool = Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions({ taskTimeout: Duration.seconds(60), settings: WorkerSettings.forTests({ modelsDir: MODELS }) })))
 
 /** The faces of a shared photo, left to right, with embeddings. */
 const faces = (name: string) =>

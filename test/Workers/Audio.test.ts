@@ -1,10 +1,11 @@
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Duration, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 import * as Tasks from "../../src/Layers/Tasks.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
 import type { AudioAnalysis, VadOptions } from "../../src/Workers/Protocol.js"
+import { poolOptions } from "../support/pool.js"
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/audio/${name}`, import.meta.url)))
 const sharedUrl = (name: string) => new URL(`../../../shared/data/audio/${name}`, import.meta.url)
@@ -12,17 +13,7 @@ const hasShared = existsSync(sharedUrl("jfk.flac"))
 const shared = (name: string) => new Uint8Array(readFileSync(sharedUrl(name)))
 
 const MAX_SECONDS = 14
-const Pool = Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make({
-  size: 1,
-  maxQueue: 8,
-  maxBytes: 64 * 1024 * 1024,
-  maxTasksPerWorker: 0,
-  taskTimeout: Duration.seconds(30),
-  shutdownGrace: Duration.seconds(2),
-  startTimeout: Duration.seconds(60),
-  workerHeapMb: 512,
-  settings: WorkerSettings.forTests({ maxAudioSeconds: MAX_SECONDS })
-}))
+const Pool = Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions({ maxBytes: 64 * 1024 * 1024, settings: WorkerSettings.forTests({ maxAudioSeconds: MAX_SECONDS }) })))
 
 const defaults: VadOptions = { threshold: 0.5, minSpeechMs: 250, minSilenceMs: 100, speechPadMs: 30 }
 const analyze = (audio: Uint8Array, vad: VadOptions = defaults) =>
@@ -242,17 +233,7 @@ layer(Pool, { timeout: 120_000, excludeTestServices: true })("AudioEngine (real 
 describe("AudioEngine without its model", () => {
   it.live("fails requests with ModelUnavailable; the worker itself starts and serves other work", () =>
     Effect.scoped(Effect.gen(function*() {
-      const pool = yield* WorkerPool.make({
-        size: 1,
-        maxQueue: 4,
-        maxBytes: 16 * 1024 * 1024,
-        maxTasksPerWorker: 0,
-        taskTimeout: Duration.seconds(30),
-        shutdownGrace: Duration.seconds(2),
-        startTimeout: Duration.seconds(60),
-        workerHeapMb: 256,
-        settings: WorkerSettings.forTests({ vadModelPath: "/nonexistent/silero_vad.onnx" })
-      })
+      const pool = yield* WorkerPool.make(poolOptions({ maxQueue: 4, maxBytes: 16 * 1024 * 1024, workerHeapMb: 256, settings: WorkerSettings.forTests({ vadModelPath: "/nonexistent/silero_vad.onnx" }) }))
       const error = yield* pool.submit(Tasks.analyzeAudio(fixture("robin_whistle.ogg"), defaults)).pipe(Effect.flip)
       assert.strictEqual(error._tag, "ModelUnavailable")
       assert.include(error.message, "/nonexistent/silero_vad.onnx")

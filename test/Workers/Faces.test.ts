@@ -10,6 +10,7 @@ import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
 import type { FaceDetectResult, FaceModel } from "../../src/Workers/Protocol.js"
 import * as UltraFace from "../../src/Workers/UltraFace.js"
+import { poolOptions } from "../support/pool.js"
 
 const MODELS = fileURLToPath(new URL("../../../shared/data/models", import.meta.url))
 const PHOTOS = fileURLToPath(new URL("../../../shared/data/images/faces", import.meta.url))
@@ -32,15 +33,7 @@ const COUNTS: Record<string, number> = {
 }
 
 const pool = (modelsDir: string) =>
-  Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make({
-    size: 1,
-    maxQueue: 16,
-    taskTimeout: Duration.seconds(60),
-    shutdownGrace: Duration.seconds(2),
-    startTimeout: Duration.seconds(60),
-    workerHeapMb: 512,
-    settings: WorkerSettings.forTests({ modelsDir })
-  }))
+  Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions({ maxQueue: 16, taskTimeout: Duration.seconds(60), settings: WorkerSettings.forTests({ modelsDir }) })))
 
 const detect = (image: Uint8Array, options: { model?: FaceModel; threshold?: number; embed?: boolean } = {}) =>
   Effect.flatMap(WorkerPool.WorkerPool, (p) =>

@@ -4,7 +4,7 @@
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
-import { ConfigProvider, Duration, Effect, Layer, Schedule } from "effect"
+import { ConfigProvider, Effect, Layer, Schedule } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -17,18 +17,9 @@ import * as Gallery from "../../src/Layers/Gallery.js"
 import * as JobStore from "../../src/Layers/JobStore.js"
 import * as Metrics from "../../src/Layers/Metrics.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
-import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
+import { poolOptions } from "./pool.js"
 
-export const poolOptions = (overrides: Partial<WorkerPool.PoolOptions> = {}): WorkerPool.PoolOptions => ({
-  size: 1,
-  maxQueue: 8,
-  taskTimeout: Duration.seconds(30),
-  shutdownGrace: Duration.seconds(2),
-  startTimeout: Duration.seconds(60),
-  workerHeapMb: 512,
-  settings: WorkerSettings.forTests(),
-  ...overrides
-})
+export { poolOptions }
 
 export interface TestServerOptions {
   readonly pool?: Partial<WorkerPool.PoolOptions>
