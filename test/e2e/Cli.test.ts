@@ -3,8 +3,8 @@
  * `ocr` on a folder against a running daemon, with one JSON per input and exit codes scripts rely on.
  */
 import { describe, expect, it } from "vitest"
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { bin, freePort } from "../support/daemon.js"
+import { spawnSync } from "node:child_process"
+import { bin, ready, startDaemon } from "../support/daemon.js"
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -22,19 +22,10 @@ describe("inferd CLI", () => {
   })
 
   it("ocr on a folder writes one JSON per input, prints JSON lines, and exits 1 when an input fails", async () => {
-    const port = await freePort()
-    const daemon: ChildProcess = spawn(process.execPath, [bin, "serve"], {
-      cwd: mkdtempSync(join(tmpdir(), "inferd-cli-cwd-")),
-      env: { ...process.env, PORT: String(port), INFERD_WORKERS: "1" },
-      stdio: "ignore"
-    })
+    const daemon = await startDaemon({ INFERD_WORKERS: "1" })
     try {
-      const server = `http://127.0.0.1:${port}`
-      const deadline = Date.now() + 90_000
-      while (!(await fetch(`${server}/health/ready`).then((r) => r.ok, () => false))) {
-        expect(Date.now()).toBeLessThan(deadline)
-        await new Promise((r) => setTimeout(r, 200))
-      }
+      const server = daemon.base
+      expect(await ready(daemon), daemon.log()).toBe(true)
       const inputs = mkdtempSync(join(tmpdir(), "inferd-cli-in-"))
       copyFileSync(fixture("images/simple.png"), join(inputs, "simple.png"))
       copyFileSync(fixture("images/testocr.png"), join(inputs, "testocr.png"))
@@ -53,7 +44,8 @@ describe("inferd CLI", () => {
       const good = inferd("ocr", join(inputs, "simple.png"), "--server", server, "--out", out)
       expect(good.status, good.stderr).toBe(0)
     } finally {
-      daemon.kill("SIGTERM")
+      daemon.child.kill("SIGTERM")
+      await daemon.exit
     }
   }, 180_000)
 

@@ -3,12 +3,9 @@
  * loopback, and the worker's span shares the trace of the HTTP request that caused it.
  */
 import { describe, expect, it } from "vitest"
-import { spawn } from "node:child_process"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { createServer as createHttpServer } from "node:http"
-import { freePort, root } from "../support/daemon.js"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { ready, startDaemon } from "../support/daemon.js"
 
 const page = readFileSync(new URL("../fixtures/images/simple.png", import.meta.url))
 
@@ -33,19 +30,10 @@ describe("tracing", () => {
     await new Promise((r) => collector.once("listening", r))
     const address = collector.address()
     const collectorPort = typeof address === "object" && address ? address.port : 0
-    const port = await freePort()
-    const daemon = spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
-      cwd: mkdtempSync(join(tmpdir(), "inferd-trace-")),
-      env: { ...process.env, PORT: String(port), INFERD_WORKERS: "1", OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collectorPort}` },
-      stdio: "ignore"
-    })
+    const daemon = await startDaemon({ INFERD_WORKERS: "1", OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collectorPort}` })
     try {
-      const base = `http://127.0.0.1:${port}`
-      const deadline = Date.now() + 90_000
-      while (!(await fetch(`${base}/health/ready`).then((r) => r.ok, () => false))) {
-        expect(Date.now()).toBeLessThan(deadline)
-        await new Promise((r) => setTimeout(r, 200))
-      }
+      const base = daemon.base
+      expect(await ready(daemon), daemon.log()).toBe(true)
       const response = await fetch(`${base}/v1/ocr`, { method: "POST", body: page, headers: { "content-type": "image/png", "x-request-id": "trace-test-1" } })
       expect(response.status).toBe(200)
       expect(response.headers.get("x-request-id")).toBe("trace-test-1")
@@ -59,7 +47,8 @@ describe("tracing", () => {
       const main = spans.filter((s) => s.service === "inferd" && s.traceId === worker!.traceId).map((s) => s.name)
       expect(main).toContain("ocr")
     } finally {
-      daemon.kill("SIGTERM")
+      daemon.child.kill("SIGTERM")
+      await daemon.exit
       collector.close()
     }
   }, 180_000)
