@@ -1,6 +1,7 @@
 /**
- * The one door to onnxruntime-node for the face models: a session opened in a scope (released when it closes)
- * and a `run` whose failures are typed. A model file that is missing or will not load is ModelUnavailable.
+ * The one door to onnxruntime-node, for the face models and Silero VAD: a session opened in a scope (released
+ * when it closes) and a `run` whose failures are typed. A model file that is missing or will not load is
+ * ModelUnavailable.
  */
 import { Effect } from "effect"
 import { InferenceSession, Tensor } from "onnxruntime-node"
@@ -19,12 +20,20 @@ export interface OnnxSession {
 
 const describe = (cause: unknown) => cause instanceof Error ? cause.message : String(cause)
 
-/**
- * Opens `file` with `threads` intra-op threads. `model` names the model in errors (`version-RFB-640.onnx`).
- * The session must have `inputs`; a file that loads but is some other graph is ModelUnavailable too.
- */
-export const open = (file: string, options: { readonly model: string; readonly threads: number; readonly inputs: ReadonlyArray<string> }) => {
-  const unavailable = (message: string) => new ModelUnavailable({ message, model: options.model, fix: FIX })
+export interface OpenOptions {
+  /** Names the model in errors (`version-RFB-640.onnx`). */
+  readonly model: string
+  readonly threads: number
+  /** Names the session must have; a file that loads but is some other graph is ModelUnavailable too. */
+  readonly inputs: ReadonlyArray<string>
+  readonly outputs?: ReadonlyArray<string>
+  /** What installs the model (default: the face models' fetch command). */
+  readonly fix?: string
+}
+
+/** Opens `file` with `threads` intra-op threads. */
+export const open = (file: string, options: OpenOptions) => {
+  const unavailable = (message: string) => new ModelUnavailable({ message, model: options.model, fix: options.fix ?? FIX })
   return Effect.acquireRelease(
     Effect.tryPromise({
       try: () =>
@@ -35,7 +44,7 @@ export const open = (file: string, options: { readonly model: string; readonly t
           // These exports make onnxruntime print ~240 harmless "Initializer appears in graph inputs" warnings.
           logSeverityLevel: 3
         }),
-      catch: (cause) => unavailable(`the face model ${options.model} could not be loaded from ${file}: ${describe(cause)}`)
+      catch: (cause) => unavailable(`the model ${options.model} could not be loaded from ${file}: ${describe(cause)}`)
     }),
     (session) =>
       Effect.tryPromise({ try: () => session.release(), catch: describe }).pipe(
@@ -43,7 +52,9 @@ export const open = (file: string, options: { readonly model: string; readonly t
       )
   ).pipe(
     Effect.filterOrFail(
-      (session) => options.inputs.every((name) => session.inputNames.includes(name)),
+      (session) =>
+        options.inputs.every((name) => session.inputNames.includes(name)) &&
+        (options.outputs ?? []).every((name) => session.outputNames.includes(name)),
       (session) => unavailable(`${file} is not ${options.model} (inputs: ${session.inputNames.join(", ")})`)
     ),
     Effect.map((session): OnnxSession => ({

