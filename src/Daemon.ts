@@ -10,6 +10,7 @@ import * as CpuLimit from "./Layers/CpuLimit.js"
 import * as Gallery from "./Layers/Gallery.js"
 import * as JobStore from "./Layers/JobStore.js"
 import * as Metrics from "./Layers/Metrics.js"
+import * as Models from "./Layers/Models.js"
 import * as Tracing from "./Layers/Tracing.js"
 import * as WorkerPool from "./Layers/WorkerPool.js"
 
@@ -19,6 +20,7 @@ export const DaemonLive = HttpLive.pipe(
   Layer.provideMerge(LoopsLive),
   Layer.provideMerge(Loops.layer),
   Layer.provideMerge(Gallery.layer),
+  Layer.provideMerge(Models.layer),
   Layer.provideMerge(WorkerPool.layer),
   Layer.provideMerge(CpuLimit.layer),
   Layer.provideMerge(Metrics.layer),

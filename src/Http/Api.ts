@@ -36,15 +36,25 @@ export const PoolStatus = Schema.Struct({
   lastStartError: Schema.NullOr(Schema.String)
 })
 
+/** A face model file in `INFERD_MODELS_DIR`: `present` (right size and sha256), `missing` or `invalid`. */
+export const ModelState = Schema.Struct({
+  name: Schema.String,
+  file: Schema.String,
+  state: Schema.Literal("present", "missing", "invalid"),
+  detail: Schema.optional(Schema.String)
+})
+
 export const Status = Schema.Struct({
   status: Schema.Literal("ok"),
   message: Schema.String,
   cpu: Schema.Struct({ cpus: Schema.Number, quota: Schema.NullOr(Schema.Number), source: Schema.String }),
   pool: PoolStatus,
-  loops: Schema.Array(LoopStatus)
+  loops: Schema.Array(LoopStatus),
+  /** Face models (OCR and voice-activity models ship with the package and are always there). */
+  models: Schema.Array(ModelState)
 })
 
-export const Ready = Schema.Struct({ status: Schema.Literal("ready"), workers: Schema.Number })
+export const Ready = Schema.Struct({ status: Schema.Literal("ready"), workers: Schema.Number, models: Schema.Array(ModelState) })
 export const Live = Schema.Struct({ status: Schema.Literal("live") })
 
 export class SystemApi extends HttpApiGroup.make("system")

@@ -6,6 +6,8 @@ import { CpuLimit } from "../Layers/CpuLimit.js"
 import { WorkerPool } from "../Layers/WorkerPool.js"
 import type { LoopStatus } from "../Fibers/Loop.js"
 import { Metrics, type MetricsService, render } from "../Layers/Metrics.js"
+import { Models } from "../Layers/Models.js"
+import { modelsDir } from "../Layers/WorkerSettings.js"
 import type { PoolStats } from "../Layers/WorkerPool.js"
 import { Api, NotReady } from "./Api.js"
 
@@ -29,6 +31,9 @@ export const layer = HttpApiBuilder.group(Api, "system", (handlers) =>
     const pool = yield* WorkerPool
     const loops = yield* Loops
     const metrics = yield* Effect.serviceOption(Metrics)
+    const registry = yield* Models
+    const dir = yield* modelsDir
+    const models = Effect.map(registry.status(dir), (all) => all.map(({ name, file, state, detail }) => ({ name, file, state, ...(detail === undefined ? {} : { detail }) })))
 
     const readiness = Effect.gen(function*() {
       const stats = yield* pool.stats
@@ -51,7 +56,8 @@ export const layer = HttpApiBuilder.group(Api, "system", (handlers) =>
             message: "Server is running with background tasks",
             cpu: { cpus: cpu.cpus, quota: cpu.quota, source: cpu.source },
             pool: yield* pool.stats,
-            loops: yield* loops.list
+            loops: yield* loops.list,
+            models: yield* models
           }
         }))
       .handle("live", () => Effect.succeed({ status: "live" as const }))
@@ -64,6 +70,6 @@ export const layer = HttpApiBuilder.group(Api, "system", (handlers) =>
       .handle("ready", () =>
         Effect.flatMap(readiness, ({ reasons, stats }) =>
           reasons.length === 0
-            ? Effect.succeed({ status: "ready" as const, workers: stats.ready })
+            ? Effect.map(models, (models) => ({ status: "ready" as const, workers: stats.ready, models }))
             : Effect.fail(new NotReady({ message: `not ready: ${reasons.join("; ")}`, reasons }))))
   }))

@@ -19,6 +19,9 @@ export const vadModelPath = (): string => {
   return WEIGHTS["8k_16k"]!.path
 }
 
+/** `INFERD_MODELS_DIR` (default `./models`): where the face models are read from, as an absolute path. */
+export const modelsDir = Config.string("INFERD_MODELS_DIR").pipe(Config.withDefault("./models"), Config.map((dir) => path.resolve(dir)))
+
 /**
  * The settings, each with its default. `onnxThreads` is capped so that workers × threads never exceeds the
  * CPUs the process may use.
@@ -29,7 +32,7 @@ export const config = (options: { readonly cpus: number; readonly workers: numbe
     return {
       maxPixels: yield* Config.integer("INFERD_MAX_PIXELS").pipe(Config.withDefault(50_000_000)),
       tesseractLangPath: tesseractLangPath(),
-      modelsDir: path.resolve(yield* Config.string("INFERD_MODELS_DIR").pipe(Config.withDefault("./models"))),
+      modelsDir: yield* modelsDir,
       vadModelPath: vadModelPath(),
       maxAudioSeconds: yield* Config.number("INFERD_MAX_AUDIO_SECONDS").pipe(Config.withDefault(600)),
       onnxThreads: Math.max(1, Math.min(threads, Math.floor(options.cpus / options.workers))),

@@ -32,12 +32,17 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
       assert.deepStrictEqual(body.cpu, { cpus: 2, quota: 2, source: "test" })
       assert.deepInclude(body.pool as object, { size: 1, queued: 0 })
       assert.deepStrictEqual((body.loops as Array<{ name: string }>).map((l) => l.name).sort(), ["jobs-ttl", "tick"])
+      // The test pool reads face models from ./models, which a checkout does not have.
+      assert.deepStrictEqual((body.models as Array<{ file: string; state: string }>).map((m) => [m.file, m.state]), [
+        ["version-RFB-640.onnx", "missing"], ["version-RFB-320.onnx", "missing"], ["MobileFaceNet.onnx", "missing"]
+      ])
     }))
 
   it.effect("GET /health/ready turns 200 once a worker is up", () =>
     Effect.gen(function*() {
       const ready = yield* awaitReady
-      assert.deepStrictEqual(ready.body, { status: "ready", workers: 1 })
+      assert.deepInclude(ready.body, { status: "ready", workers: 1 })
+      assert.lengthOf(ready.body.models as Array<unknown>, 3)
     }))
 
   it.effect("POST /v1/ocr reads a raw PNG body", () =>

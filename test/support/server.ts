@@ -15,6 +15,7 @@ import * as Upload from "../../src/Http/Upload.js"
 import * as CpuLimit from "../../src/Layers/CpuLimit.js"
 import * as Gallery from "../../src/Layers/Gallery.js"
 import * as JobStore from "../../src/Layers/JobStore.js"
+import * as Models from "../../src/Layers/Models.js"
 import * as Metrics from "../../src/Layers/Metrics.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import { poolOptions } from "./pool.js"
@@ -37,6 +38,7 @@ export const testServer = (options: TestServerOptions = {}) =>
     Layer.provide(options.loops ?? Layer.empty),
     Layer.provide(Jobs.layer.pipe(Layer.provide(JobStore.layer))),
     Layer.provide(Gallery.layer),
+    Layer.provide(Models.layer),
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provideMerge(LoopsLayer.layer),
     Layer.provideMerge(Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions(options.pool)))),
