@@ -3,47 +3,57 @@
  * Worker slots block on a ticket, never on a semaphore: Effect 3's Semaphore wakes every waiter on each
  * release, which collapsed throughput at high concurrency (research/effect-platform.md §3).
  */
-import { Effect, Option, Queue, Ref } from "effect"
+import { Effect, Queue } from "effect"
 
 export type Priority = "interactive" | "background"
 
 export interface TaskQueue<J> {
-  /** Adds a job unless `limit` jobs already wait; answers whether it was taken. */
-  readonly offer: (job: J, priority: Priority, limit: number) => Effect.Effect<boolean>
-  /** Waits for a ticket, then hands out the oldest interactive job, else the oldest background one. */
-  readonly take: Effect.Effect<Option.Option<J>>
+  /** Adds a job unless `limit` jobs already wait; answers whether it was taken. Synchronous, for `submit`. */
+  readonly unsafeOffer: (job: J, priority: Priority, limit: number) => boolean
+  /**
+   * Waits for a ticket, then hands out the oldest interactive job, else the oldest background one, and
+   * after it the jobs next in line for as long as `more(taken, next)` allows (for batching). Empty when
+   * `clear` emptied the lanes under a waiting ticket.
+   */
+  readonly take: (more: (taken: ReadonlyArray<J>, next: J) => boolean) => Effect.Effect<ReadonlyArray<J>>
   /** Empties both lanes (for shutdown) and returns what was waiting. */
   readonly clear: Effect.Effect<ReadonlyArray<J>>
   readonly size: Effect.Effect<number>
+  readonly unsafeSize: () => number
 }
 
 export const make = <J>(): Effect.Effect<TaskQueue<J>> =>
   Effect.gen(function*() {
-    const lanes = {
-      interactive: yield* Queue.unbounded<J>(),
-      background: yield* Queue.unbounded<J>()
-    }
+    // Plain arrays: every access is synchronous on the one JS thread, and a slot must peek at the next job.
+    const lanes: Record<Priority, Array<J>> = { interactive: [], background: [] }
     const tickets = yield* Queue.unbounded<void>()
-    const waiting = yield* Ref.make(0)
+    const waiting = () => lanes.interactive.length + lanes.background.length
+    const head = () => lanes.interactive[0] ?? lanes.background[0]
+    const shift = () => lanes.interactive.length > 0 ? lanes.interactive.shift() : lanes.background.shift()
 
-    const offer = (job: J, priority: Priority, limit: number) =>
-      Ref.modify(waiting, (n) => (n >= limit ? [false, n] as const : [true, n + 1] as const)).pipe(
-        Effect.tap((taken) => taken ? Queue.offer(lanes[priority], job).pipe(Effect.zipRight(Queue.offer(tickets, undefined))) : Effect.void)
+    const unsafeOffer = (job: J, priority: Priority, limit: number) => {
+      if (waiting() >= limit) return false
+      lanes[priority].push(job)
+      return tickets.unsafeOffer(undefined)
+    }
+
+    const collect = (more: (taken: ReadonlyArray<J>, next: J) => boolean) => {
+      const taken: Array<J> = []
+      for (let next = head(); next !== undefined && (taken.length === 0 || more(taken, next)); next = head()) {
+        shift()
+        taken.push(next)
+      }
+      return taken
+    }
+
+    // The extra jobs' tickets are spent too; one left over (after `clear`) finds the lanes empty and answers empty.
+    const take = (more: (taken: ReadonlyArray<J>, next: J) => boolean) =>
+      Queue.take(tickets).pipe(
+        Effect.map(() => collect(more)),
+        Effect.tap((taken) => taken.length > 1 ? Queue.takeUpTo(tickets, taken.length - 1) : Effect.void)
       )
 
-    const poll = Queue.poll(lanes.interactive).pipe(
-      Effect.flatMap((job) => Option.isSome(job) ? Effect.succeed(job) : Queue.poll(lanes.background)),
-      Effect.tap((job) => Option.isSome(job) ? Ref.update(waiting, (n) => n - 1) : Effect.void)
-    )
+    const clear = Effect.sync(() => [...lanes.interactive.splice(0), ...lanes.background.splice(0)])
 
-    // A ticket can outlive its job when `clear` emptied the lanes: `take` then answers None.
-    const take = Queue.take(tickets).pipe(Effect.zipRight(poll))
-
-    const clear = Effect.gen(function*() {
-      const jobs = [...(yield* Queue.takeAll(lanes.interactive)), ...(yield* Queue.takeAll(lanes.background))]
-      yield* Ref.update(waiting, (n) => n - jobs.length)
-      return jobs
-    })
-
-    return { offer, take, clear, size: Ref.get(waiting) }
+    return { unsafeOffer, take, clear, size: Effect.sync(waiting), unsafeSize: waiting }
   })

@@ -6,15 +6,16 @@
  * Pool, whose construction hangs on a worker that never starts and whose shutdown is sequential
  * (research/effect-platform.md §1, §4).
  */
-import type { SerializedWorker } from "@effect/platform/Worker"
-import { Cause, Clock, Config, Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Predicate, Ref } from "effect"
+import { Cause, Clock, Config, Context, Duration, Effect, Exit, Fiber, Layer, Option, Predicate, Tracer } from "effect"
 import { CpuLimit } from "./CpuLimit.js"
 import { Metrics } from "./Metrics.js"
 import { Overloaded, type PoolError, ShuttingDown, TaskTimeout } from "./PoolErrors.js"
+import * as Batching from "./Batching.js"
+import * as Job from "./Job.js"
 import * as TaskQueue from "./TaskQueue.js"
 import * as WorkerSettings from "./WorkerSettings.js"
 import * as WorkerSlot from "./WorkerSlot.js"
-import type { WorkerRequest, WorkerSettings as Settings } from "../Workers/Protocol.js"
+import type { WorkerSettings as Settings } from "../Workers/Protocol.js"
 
 
 export interface SubmitOptions {
@@ -38,7 +39,7 @@ export interface PoolStats {
 
 export interface WorkerPoolService {
   /** Queues a task (see Tasks.ts) and waits for its result, its typed failure or a pool error. */
-  readonly submit: <A, E>(task: WorkerSlot.Task<A, E>, options?: SubmitOptions) => Effect.Effect<A, E | PoolError>
+  readonly submit: <A, E>(task: Job.Task<A, E>, options?: SubmitOptions) => Effect.Effect<A, E | PoolError>
   readonly stats: Effect.Effect<PoolStats>
   /** Stops taking tasks, lets running ones finish within the grace period, then stops every thread. */
   readonly drain: Effect.Effect<void>
@@ -65,23 +66,22 @@ export interface PoolOptions {
 /** One CPU stays with the event loop; the rest run workers. */
 export const sizeFor = (cpus: number): number => Math.max(1, cpus - 1)
 
-/** A job as the slots see it: the typed result lives in the closure that created it. */
-export interface Job {
-  readonly deadline: number
-  readonly timeoutMs: number
-  readonly cancelled: Effect.Effect<boolean>
-  readonly run: (worker: SerializedWorker<WorkerRequest>, remainingMs: number) => Effect.Effect<WorkerSlot.Outcome>
-  readonly reject: (error: PoolError) => Effect.Effect<void>
-}
-
 export const make = (options: PoolOptions) =>
   Effect.gen(function*() {
-    const queue = yield* TaskQueue.make<Job>()
-    const draining = yield* Ref.make(false)
-    const heldBytes = yield* Ref.make(0)
-    const slots = yield* WorkerSlot.makeGroup(options)
-    const fibers = yield* Effect.forEach(slots.all, (slot) => Effect.forkDaemon(slot.run(queue)))
+    const queue = yield* TaskQueue.make<Job.Job>()
+    // Plain state: submit settles a job without forking or waiting, and all of it runs on the one JS thread.
+    let draining = false
+    let heldBytes = 0
     const metrics = yield* Effect.serviceOption(Metrics)
+    const batching = Batching.make()
+    const slots = yield* WorkerSlot.makeGroup(options, {
+      ...batching,
+      record: (kinds, elapsedMs) => {
+        batching.record(kinds, elapsedMs)
+        Option.map(metrics, (m) => m.poolMessageTasks.observe(kinds.length))
+      }
+    })
+    const fibers = yield* Effect.forEach(slots.all, (slot) => Effect.forkDaemon(slot.run(queue)))
 
     /** Latency and outcome of every task, by kind: `ok`, or the tag of the error it ended with. */
     const observe = (kind: string, startMs: number) => (exit: Exit.Exit<unknown, unknown>) =>
@@ -97,56 +97,50 @@ export const make = (options: PoolOptions) =>
           })
       })
 
-    const submit = <A, E>(task: WorkerSlot.Task<A, E>, submitOptions?: SubmitOptions) =>
-      Effect.flatMap(Clock.currentTimeMillis, (startMs) => Effect.onExit(enqueue(task, submitOptions), observe(task.kind, startMs)))
+    const timeoutFor = (submitOptions?: SubmitOptions) =>
+      Math.min(Duration.toMillis(options.taskTimeout), submitOptions?.timeout === undefined ? Infinity : Duration.toMillis(submitOptions.timeout))
 
-    const enqueue = <A, E>(task: WorkerSlot.Task<A, E>, submitOptions?: SubmitOptions) =>
-      Effect.gen(function*() {
-        if (yield* Ref.get(draining)) return yield* new ShuttingDown({ message: "inferd is shutting down and takes no new tasks" })
-        const timeoutMs = Math.min(
-          Duration.toMillis(options.taskTimeout),
-          submitOptions?.timeout === undefined ? Infinity : Duration.toMillis(submitOptions.timeout)
-        )
-        const deferred = yield* Deferred.make<A, E | PoolError>()
-        const parent = yield* Effect.option(Effect.currentSpan)
-        const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-        const job: Job = {
-          deadline: now + timeoutMs,
-          timeoutMs,
-          cancelled: Deferred.isDone(deferred),
-          // Slots run jobs on their own fibers: carry the caller's span over, so the worker's spans join its trace.
-          run: (worker, remainingMs) =>
-            Option.match(parent, {
-              onNone: () => WorkerSlot.execute(worker, task, deferred, remainingMs, timeoutMs),
-              onSome: (span) => Effect.withParentSpan(WorkerSlot.execute(worker, task, deferred, remainingMs, timeoutMs), span)
-            }),
-          reject: (error) => Deferred.fail(deferred, error)
-        }
-        const bytes = submitOptions?.bytes ?? 0
-        const reserved = yield* Ref.modify(heldBytes, (held) => held + bytes > (options.maxBytes ?? Infinity) && held > 0 ? [false, held] as const : [true, held + bytes] as const)
-        const taken = reserved && (yield* queue.offer(job, submitOptions?.priority ?? "interactive", options.maxQueue))
-        if (!taken) {
-          if (reserved) yield* Ref.update(heldBytes, (held) => held - bytes)
-          return yield* new Overloaded({
-            message: reserved
-              ? `the task queue is full (${options.maxQueue} waiting); retry later`
-              : `queued inputs are over the memory budget of ${options.maxBytes} bytes (INFERD_MAX_QUEUED_BYTES); retry later`,
-            queued: yield* queue.size,
-            maxQueue: options.maxQueue,
-            retryAfterSeconds: 1
+    const submit = <A, E>(task: Job.Task<A, E>, submitOptions?: SubmitOptions) =>
+      Effect.flatMap(Clock.currentTimeMillis, (startMs) => Effect.onExit(enqueue(task, startMs, submitOptions), observe(task.kind, startMs)))
+
+    // Not `Effect.currentSpan`: outside a span it fails with an exception whose stack trace costs more than
+    // dispatching a small task.
+    const enqueue = <A, E>(task: Job.Task<A, E>, now: number, submitOptions?: SubmitOptions) =>
+      Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (parent) =>
+        Effect.async<A, E | PoolError>((resume) => {
+          if (draining) return resume(Effect.fail(new ShuttingDown({ message: "inferd is shutting down and takes no new tasks" })))
+          const bytes = submitOptions?.bytes ?? 0
+          if (heldBytes + bytes > (options.maxBytes ?? Infinity) && heldBytes > 0) {
+            return resume(Effect.fail(overloaded(`queued inputs are over the memory budget of ${options.maxBytes} bytes (INFERD_MAX_QUEUED_BYTES); retry later`)))
+          }
+          const timeoutMs = timeoutFor(submitOptions)
+          // The deadline is a plain timer that settles the job, rather than a timeout around the wait, which
+          // would fork two fibers per task. A queued job it settles never runs; a running one recycles its worker.
+          const timer = setTimeout(() => job.reject(new TaskTimeout({ message: `the task did not finish within ${timeoutMs} ms`, timeoutMs })), timeoutMs)
+          const release = () => {
+            clearTimeout(timer)
+            heldBytes -= bytes
+          }
+          const job = Job.make(task, { parent, deadline: now + timeoutMs, timeoutMs }, (exit) => {
+            release()
+            resume(exit)
           })
-        }
-        return yield* Deferred.await(deferred).pipe(
-          Effect.ensuring(Ref.update(heldBytes, (held) => held - bytes)),
-          Effect.timeoutFail({
-            duration: Duration.millis(timeoutMs),
-            onTimeout: () => new TaskTimeout({ message: `the task did not finish within ${timeoutMs} ms`, timeoutMs })
-          }),
+          heldBytes += bytes
+          if (!queue.unsafeOffer(job, submitOptions?.priority ?? "interactive", options.maxQueue)) {
+            job.abandon()
+            release()
+            return resume(Effect.fail(overloaded(`the task queue is full (${options.maxQueue} waiting); retry later`)))
+          }
           // A caller that leaves (client disconnect, deadline) cancels the job: queued, it never runs;
           // running, its slot recycles the worker.
-          Effect.onExit(() => Deferred.interrupt(deferred))
-        )
-      })
+          return Effect.sync(() => {
+            if (!job.isSettled()) release()
+            job.abandon()
+          })
+        }))
+
+    const overloaded = (message: string) =>
+      new Overloaded({ message, queued: queue.unsafeSize(), maxQueue: options.maxQueue, retryAfterSeconds: 1 })
 
     const stats = Effect.gen(function*() {
       const slotStats = yield* slots.stats
@@ -154,9 +148,10 @@ export const make = (options: PoolOptions) =>
     })
 
     const drain = Effect.gen(function*() {
-      if (yield* Ref.getAndSet(draining, true)) return
+      if (draining) return
+      draining = true
       const waiting = yield* queue.clear
-      yield* Effect.forEach(waiting, (job) => job.reject(new ShuttingDown({ message: "inferd stopped before this task started" })))
+      for (const job of waiting) job.reject(new ShuttingDown({ message: "inferd stopped before this task started" }))
       // Finalizers run uninterruptibly, where a timeout could not cut the wait short.
       const idle = yield* slots.awaitIdle.pipe(Effect.interruptible, Effect.timeout(options.shutdownGrace), Effect.option)
       if (Option.isNone(idle)) yield* Effect.logWarning("shutdown grace period over: stopping busy workers")

@@ -1,20 +1,20 @@
 /**
- * One worker thread's life, as a WorkerPool slot runs it: spawn, warm, serve jobs one at a time, replace the
- * thread when it dies, hangs past a deadline or is abandoned mid-task, and back off when it cannot start.
+ * One worker thread's life, as a WorkerPool slot runs it: spawn, warm, serve jobs one at a time (short ones
+ * in batches), replace the thread when it dies, hangs past a deadline or is abandoned mid-task, and back off
+ * when it cannot start.
  */
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import * as Worker from "@effect/platform/Worker"
 import type { SerializedWorker } from "@effect/platform/Worker"
 import { WorkerError } from "@effect/platform/WorkerError"
-import { Cause, Deferred, Duration, Effect, Exit, Layer, Option, ParseResult, Ref } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Layer, ParseResult, Ref } from "effect"
 import { Worker as Thread } from "node:worker_threads"
-import type { Job, PoolOptions } from "./WorkerPool.js"
-import { type PoolError, ShuttingDown, TaskTimeout, WorkerCrashed } from "./PoolErrors.js"
+import type { Job, Outcome } from "./Job.js"
+import type { PoolOptions } from "./WorkerPool.js"
+import { ShuttingDown, TaskTimeout, WorkerCrashed } from "./PoolErrors.js"
 import type { TaskQueue } from "./TaskQueue.js"
-import { Warmup, type WorkerRequest } from "../Workers/Protocol.js"
-
-/** What a job did to its worker: `keep` it serving, or `recycle` it (dead, stuck or abandoned mid-task). */
-export type Outcome = "keep" | "recycle"
+import type { Batching } from "./Batching.js"
+import { Batch, Warmup, type WorkerRequest } from "../Workers/Protocol.js"
 
 /** Under vitest this module runs from src/*.ts, but a thread needs compiled JS: use the build in dist/. */
 const entryUrl = (): URL => {
@@ -22,53 +22,59 @@ const entryUrl = (): URL => {
   return here.pathname.endsWith(".ts") ? new URL("../../dist/Workers/Entry.js", here) : new URL("../Workers/Entry.js", here)
 }
 
-/** What a caller hands the pool: a name for metrics, and which request to send through the worker it is lent. */
-export interface Task<A, E> {
-  readonly kind: string
-  readonly run: (worker: SerializedWorker<WorkerRequest>) => Effect.Effect<A, E>
-}
+/**
+ * A platform `WorkerError` means the thread died: the caller sees WorkerCrashed. Callers pass failures that
+ * are not ParseErrors (`settle` turns those into defects first; decoded failures never are one).
+ */
+export const ours = <E>(error: E): Exclude<E, WorkerError | ParseResult.ParseError> | WorkerCrashed =>
+  error instanceof WorkerError
+    ? new WorkerCrashed({ message: `the worker thread died while running the task: ${error.message}` })
+    : error as Exclude<E, WorkerError | ParseResult.ParseError>
 
 /**
  * Turns the platform's failures into ours: a dead thread (WorkerError) is WorkerCrashed, and a ParseError
  * means both sides disagree on the protocol, a defect.
  */
 export const settle = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, Exclude<E, WorkerError | ParseResult.ParseError> | WorkerCrashed> =>
-  Effect.catchAll(effect, (error): Effect.Effect<never, Exclude<E, WorkerError | ParseResult.ParseError> | WorkerCrashed> => {
-    if (error instanceof WorkerError) {
-      return Effect.fail(new WorkerCrashed({ message: `the worker thread died while running the task: ${error.message}` }))
-    }
-    if (ParseResult.isParseError(error)) return Effect.die(error)
-    // Neither of the two excluded kinds, as checked just above.
-    return Effect.fail(error as Exclude<E, WorkerError | ParseResult.ParseError>)
-  })
+  Effect.catchAll(effect, (error) => ParseResult.isParseError(error) ? Effect.die(error) : Effect.fail(ours(error)))
 
-/** Runs one job on a worker and settles the caller's deferred; says whether the worker can go on. */
-export const execute = <A, E>(
+/**
+ * Runs jobs as one Batch message. Their deadline is the earliest of theirs; past it, or if the thread dies,
+ * every job fails alike and the worker is recycled. A lone job's caller leaving recycles the worker too, as
+ * when it runs alone; in a batch of several short ones, a caller that leaves just misses its answer. The
+ * items were built unchecked, like every request (see Tasks.ts), and the Batch is too. `idle` runs just
+ * before callers are answered.
+ */
+export const executeBatch = (
   worker: SerializedWorker<WorkerRequest>,
-  task: Task<A, E>,
-  deferred: Deferred.Deferred<A, E | PoolError>,
+  jobs: ReadonlyArray<Job>,
   remainingMs: number,
-  timeoutMs: number
+  batching: Batching,
+  idle: () => void
 ): Effect.Effect<Outcome> => {
-  // Built only when needed: an error captures a stack trace, which costs more than a small task.
-  const attempt = task.run(worker).pipe(
-    Effect.timeoutFail({
-      duration: Duration.millis(Math.max(0, remainingMs)),
-      onTimeout: () => new TaskTimeout({ message: `the task did not finish within ${timeoutMs} ms`, timeoutMs })
+  const send = settle(worker.executeEffect(new Batch({ items: jobs.map((job) => job.request), traces: jobs.map((job) => job.trace) }, true))).pipe(
+    Effect.timeoutFail({ duration: Duration.millis(Math.max(0, remainingMs)), onTimeout: () => "timeout" as const }),
+    Effect.match({
+      onFailure: (error): Outcome => {
+        idle()
+        for (const job of jobs) {
+          job.reject(error === "timeout" ? new TaskTimeout({ message: `the task did not finish within ${job.timeoutMs} ms`, timeoutMs: job.timeoutMs }) : error)
+        }
+        return "recycle"
+      },
+      onSuccess: ({ answers, elapsedMs }): Outcome => {
+        idle()
+        batching.record(jobs.map((job) => job.kind), elapsedMs)
+        jobs.forEach((job, i) => answers[i] === undefined ? job.reject(missing) : job.resolve(answers[i]))
+        return "keep"
+      }
     }),
-    Effect.exit
+    Effect.onInterrupt(() => Effect.sync(() => jobs.forEach((job) => job.reject(new ShuttingDown({ message: "inferd stopped while this task ran" })))))
   )
-  const abandoned = Deferred.await(deferred).pipe(Effect.exit, Effect.as("abandoned" as const))
-  return Effect.raceFirst(attempt, abandoned).pipe(
-    Effect.flatMap((result) => {
-      if (result === "abandoned") return Effect.succeed<Outcome>("recycle")
-      const failure = Exit.isFailure(result) ? Cause.failureOption(result.cause) : Option.none()
-      const broken = Option.isSome(failure) && (failure.value instanceof TaskTimeout || failure.value instanceof WorkerCrashed)
-      return Deferred.done(deferred, result).pipe(Effect.as<Outcome>(broken ? "recycle" : "keep"))
-    }),
-    Effect.onInterrupt(() => Deferred.fail(deferred, new ShuttingDown({ message: "inferd stopped while this task ran" })))
-  )
+  return jobs.length === 1 ? Effect.raceFirst(send, Effect.as(jobs[0]!.settled, "recycle" as const)) : send
 }
+
+const missing = new WorkerCrashed({ message: "the worker answered a batch without this task's result" })
 
 interface SlotState {
   ready: boolean
@@ -80,7 +86,7 @@ export interface Slot {
 }
 
 /** The slots of one pool, with the thread registry they share. */
-export const makeGroup = (options: PoolOptions) =>
+export const makeGroup = (options: PoolOptions, batching: Batching) =>
   Effect.gen(function*() {
     const threads = new Map<number, Thread>()
     const spawner = yield* buildSpawner(options, threads)
@@ -94,18 +100,26 @@ export const makeGroup = (options: PoolOptions) =>
     const serve = (state: SlotState, worker: SerializedWorker<WorkerRequest>, queue: TaskQueue<Job>) =>
       Effect.gen(function*() {
         const maxTasks = options.maxTasksPerWorker || Infinity
-        for (let served = 0; served < maxTasks; served++) {
-          const next = yield* queue.take
-          if (Option.isNone(next) || (yield* next.value.cancelled)) {
-            served--
-            continue
-          }
-          const job = next.value
-          const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+        let served = 0
+        const more = (taken: ReadonlyArray<Job>, next: Job) => served + taken.length < maxTasks && batching.more(taken, next)
+        while (served < maxTasks) {
+          // Settled jobs (their caller left) are dropped. Only long tasks go alone, watched for their caller
+          // leaving; the rest go as a batch, even of one. `admit` settles those whose input cannot be sent.
+          const taken = (yield* queue.take(more)).filter((job) => !job.isSettled())
+          const alone = taken.length === 1 && batching.alone(taken[0]!.kind)
+          const jobs = alone ? taken : taken.filter((job) => job.admit())
+          if (jobs.length === 0) continue
+          const start = yield* Clock.currentTimeNanos
+          const deadline = Math.min(...jobs.map((job) => job.deadline))
           state.busy = true
           // Left set when interrupted mid-task, so the scope's finalizer terminates the thread.
-          const outcome = yield* job.run(worker, job.deadline - now)
+          const remainingMs = deadline - Number(start / 1_000_000n)
+          // Callers are answered once the slot is free again, so a /status right after an answer shows it idle.
+          const idle = () => { state.busy = false }
+          const outcome = alone ? yield* jobs[0]!.run(worker, remainingMs, idle) : yield* executeBatch(worker, jobs, remainingMs, batching, idle)
           state.busy = false
+          served += jobs.length
+          if (alone) batching.record([jobs[0]!.kind], Number((yield* Clock.currentTimeNanos) - start) / 1e6)
           if (outcome === "recycle") return
         }
       })

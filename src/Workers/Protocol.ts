@@ -172,7 +172,38 @@ export class Fault extends Schema.TaggedRequest<Fault>()("Fault", {
   payload: { kind: Schema.Literal("crash", "exit", "hang", "oom") }
 }) {}
 
-export const WorkerRequest = Schema.Union(Ocr, FaceDetect, AudioAnalyze, Warmup, Echo, Fault)
+/** Every request a caller can send on its own, and so also inside a Batch. */
+export const BatchItem = Schema.Union(Ocr, FaceDetect, AudioAnalyze, Warmup, Echo, Fault)
+export type BatchItem = typeof BatchItem.Type
+
+/** The caller's span context `[traceId, spanId, sampled]`, so each item's worker span joins its own trace. */
+export const TraceContext = Schema.Tuple(Schema.String, Schema.String, Schema.Boolean)
+export type TraceContext = typeof TraceContext.Type
+
+/**
+ * One item's answer in a Batch: its success or failure encoded by its own request's schemas, or a defect.
+ * Not an encoded Exit: decoding a Cause builds its schemas anew on every call, which cost more than the task.
+ */
+export const BatchAnswer = Schema.Union(
+  Schema.TaggedStruct("Success", { value: Schema.Unknown }),
+  Schema.TaggedStruct("Failure", { error: Schema.Unknown }),
+  Schema.TaggedStruct("Defect", { defect: Schema.Defect })
+)
+export type BatchAnswer = typeof BatchAnswer.Type
+
+/**
+ * Several short requests in one message, run one after another: a round trip through the platform costs
+ * about 150 µs, far more than a small task itself, so the pool sends its queue of cheap tasks together.
+ * The caller that sent an item decodes its answer with that request's schemas, which keeps results typed.
+ */
+export class Batch extends Schema.TaggedRequest<Batch>()("Batch", {
+  failure: WorkerError,
+  /** `elapsedMs`: the worker's own time on the items, which is how the pool learns what is short. */
+  success: Schema.Struct({ answers: Schema.Array(BatchAnswer), elapsedMs: Schema.Number }),
+  payload: { items: Schema.Array(BatchItem), traces: Schema.Array(Schema.NullOr(TraceContext)) }
+}) {}
+
+export const WorkerRequest = Schema.Union(Ocr, FaceDetect, AudioAnalyze, Warmup, Echo, Fault, Batch)
 export type WorkerRequest = typeof WorkerRequest.Type
 
 /** Settings the main thread hands each worker through `workerData` (a respawned thread gets them again). */

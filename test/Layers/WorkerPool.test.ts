@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Fiber, Schedule, Scope } from "effect"
 import { readFileSync } from "node:fs"
+import * as Metrics from "../../src/Layers/Metrics.js"
 import * as Tasks from "../../src/Layers/Tasks.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
@@ -75,6 +76,39 @@ describe("WorkerPool (real worker threads, real tesseract.js)", () => {
       const exit = yield* pool.submit(Tasks.echo(2, data)).pipe(Effect.exit)
       assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
       assert.isBelow(Date.now() - start, 1000)
+    })), 120_000)
+
+  it.live("batches short tasks under load, and every caller still gets its own answer", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const metrics = yield* Metrics.Metrics
+      const pool = yield* WorkerPool.make(options({ size: 1, maxQueue: 1000 }))
+      yield* awaitReady(pool, 1)
+      yield* Effect.forEach([1, 2, 3], (n) => pool.submit(Tasks.echo(n))) // the pool learns that echoes are short
+      const answers = yield* Effect.forEach(Array.from({ length: 400 }, (_, n) => n), (n) => pool.submit(Tasks.echo(n)), { concurrency: "unbounded" })
+      assert.deepStrictEqual(answers.map((a) => a.n), Array.from({ length: 400 }, (_, n) => n))
+      const counts = yield* Effect.promise(() => metrics.poolMessageTasks.get())
+      const count = (le: number) => counts.values.find((v) => v.metricName === "inferd_pool_message_tasks_bucket" && v.labels.le === le)?.value ?? 0
+      const total = counts.values.find((v) => v.metricName === "inferd_pool_message_tasks_count")?.value ?? 0
+      assert.isBelow(total, 403, "fewer messages than tasks")
+      assert.isAbove(total - count(1), 0, "some messages carried several tasks")
+    }).pipe(Effect.provide(Metrics.layer))), 120_000)
+
+  it.live("fails only the batched task whose bytes were already transferred", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* WorkerPool.make(options({ size: 1, maxQueue: 1000 }))
+      yield* awaitReady(pool, 1)
+      yield* Effect.forEach([1, 2, 3], (n) => pool.submit(Tasks.echo(n, new Uint8Array(8))))
+      const spent = new Uint8Array(8)
+      yield* pool.submit(Tasks.echo(0, spent))
+      const exits = yield* Effect.forEach(
+        Array.from({ length: 60 }, (_, n) => n),
+        (n) => pool.submit(Tasks.echo(n, n === 30 ? spent : new Uint8Array(8))).pipe(Effect.exit),
+        { concurrency: "unbounded" }
+      )
+      exits.forEach((exit, n) => {
+        if (n === 30) assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+        else assert.deepStrictEqual(exit, Exit.succeed({ n, bytes: 8 }))
+      })
     })), 120_000)
 
   it.live("answers Overloaded at once when the queue is full", () =>
