@@ -2,7 +2,8 @@
  * The edge: runs the command line with Node's context; SIGTERM/SIGINT interrupt, finalizers run, exit 0.
  * Client commands end with exit codes scripts can rely on: 1 when some inputs failed, 3 when no daemon answers.
  */
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect } from "effect"
 import { run } from "./Cli.js"
 import * as Logging from "./Layers/Logging.js"

@@ -6,11 +6,13 @@
  * run again; it exits non-zero if any file failed.
  */
 import { Command, Options } from "@effect/cli"
-import { FileSystem, HttpClient, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Path from "@effect/platform/Path"
 import type { PlatformError } from "@effect/platform/Error"
-import { NodeHttpClient } from "@effect/platform-node"
 import { Config, Console, Data, Duration, Effect, Option, Random, Stream } from "effect"
 import { createHash } from "node:crypto"
+import * as UndiciClient from "./Layers/UndiciClient.js"
 import { check, FACE_MODELS, type ModelFile } from "./Layers/Models.js"
 
 /** Why one file could not be installed. */
@@ -134,7 +136,7 @@ const fetch = Command.make("fetch", { from, dir }, ({ dir, from }) =>
   })
 ).pipe(
   Command.withDescription("download the face models (UltraFace, MobileFaceNet), verify their sha256 and install them"),
-  Command.provide(NodeHttpClient.layerUndici)
+  Command.provide(UndiciClient.layer)
 )
 
 /** `inferd models …`: the face model files. */

@@ -4,10 +4,13 @@
  * prints JSON lines with `--json`. Exit codes: 0 all done, 1 some inputs failed, 3 the server is unreachable.
  */
 import { Args, Command, Options } from "@effect/cli"
-import { FileSystem, HttpClient, HttpClientRequest, Path } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Path from "@effect/platform/Path"
 import { Console, Data, Effect, Layer, Option, Redacted } from "effect"
 import * as CpuLimit from "../Layers/CpuLimit.js"
+import * as UndiciClient from "../Layers/UndiciClient.js"
 import * as Tasks from "../Layers/Tasks.js"
 import * as WorkerPool from "../Layers/WorkerPool.js"
 import { expand, type Input, type Kind } from "./Inputs.js"
@@ -102,7 +105,7 @@ const command = (kind: Kind, description: string) =>
       }
       const run = yield* remote(o.server.replace(/\/$/, ""), o.token)
       return yield* batch(kind, run, inputs, o.out, o.json, o.concurrency)
-    }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+    }).pipe(Effect.provide(UndiciClient.layer))
   ).pipe(Command.withDescription(description))
 
 export const ocr = command("ocr", "OCR images (files or folders of them)")

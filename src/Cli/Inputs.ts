@@ -2,7 +2,8 @@
  * The files a client command works on: each path as given, folders expanded (not recursively) to the files of
  * the kind, each with the Content-Type its extension implies.
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Effect } from "effect"
 
 export type Kind = "ocr" | "faces" | "audio"

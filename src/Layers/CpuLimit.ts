@@ -1,4 +1,4 @@
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Array as Arr, Config, Context, Effect, Either, Layer, Option } from "effect"
 import * as NodePath from "node:path"
 import * as Os from "node:os"

@@ -2,7 +2,8 @@
  * Models: the face model files the daemon can use (read by the workers from `INFERD_MODELS_DIR`), where each
  * comes from upstream at a pinned commit, its size and sha256, and which of them are installed and intact.
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Context, Effect, Layer, Ref, Stream } from "effect"
 import { createHash } from "node:crypto"
 

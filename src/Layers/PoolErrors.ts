@@ -2,7 +2,7 @@
  * What the pool itself can answer instead of a result. Each carries its HTTP status, so handlers pass them
  * through unchanged and clients get a typed body they can act on.
  */
-import { HttpApiSchema } from "@effect/platform"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Schema } from "effect"
 
 /** The queue is full: try again later (`retryAfterSeconds` is also sent as `Retry-After`). */

@@ -16,10 +16,14 @@ import type { TaskQueue } from "./TaskQueue.js"
 import type { Batching } from "./Batching.js"
 import { Batch, Warmup, type WorkerRequest } from "../Workers/Protocol.js"
 
-/** Under vitest this module runs from src/*.ts, but a thread needs compiled JS: use the build in dist/. */
+/**
+ * The thread's script is the bundle dist/Workers/Entry.js. This module runs from dist/ (tsc's dist/Layers, or a
+ * chunk of the bundled CLI) or, under vitest, from src/*.ts, where a thread still needs the build in dist/.
+ */
 const entryUrl = (): URL => {
-  const here = new URL(import.meta.url)
-  return here.pathname.endsWith(".ts") ? new URL("../../dist/Workers/Entry.js", here) : new URL("../Workers/Entry.js", here)
+  const here = import.meta.url
+  if (here.endsWith(".ts")) return new URL("../../dist/Workers/Entry.js", here)
+  return new URL("Workers/Entry.js", here.slice(0, here.lastIndexOf("/dist/") + "/dist/".length))
 }
 
 /**

@@ -3,7 +3,6 @@
  * WASM decoders, channels averaged to mono, then libsamplerate's band-limited sinc resampler. Length limits
  * are checked from the header or container before decoding.
  */
-import LibSampleRate from "@alexanderolsen/libsamplerate-js"
 import { decoders } from "audio-decode"
 import { Effect, Either } from "effect"
 import { probe } from "./AudioProbe.js"
@@ -111,10 +110,16 @@ const CHUNK = 16_384
 export const resampler = (rate: number) => {
   const failed = (cause: unknown) => new InferenceFailed({ message: `resampling to ${rate} Hz failed: ${String(cause)}` })
   return Effect.acquireRelease(
-    Effect.tryPromise({
-      try: () => LibSampleRate.create(1, rate, rate, { converterType: LibSampleRate.ConverterType.SRC_SINC_FASTEST }),
-      catch: failed
-    }),
+    // Imported here, on first use: the library (2 MB of JavaScript around its WASM) would otherwise add a
+    // tenth of a second to every worker thread's start.
+    Effect.tryPromise({ try: () => import("@alexanderolsen/libsamplerate-js"), catch: failed }).pipe(
+      Effect.flatMap(({ default: LibSampleRate }) =>
+        Effect.tryPromise({
+          try: () => LibSampleRate.create(1, rate, rate, { converterType: LibSampleRate.ConverterType.SRC_SINC_FASTEST }),
+          catch: failed
+        })
+      )
+    ),
     (converter) => Effect.sync(() => converter.destroy())
   ).pipe(Effect.map((converter): Resampler => ({
     resample: (mono, from) =>

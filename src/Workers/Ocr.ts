@@ -1,6 +1,7 @@
 /**
- * OcrEngine: one tesseract.js instance per worker thread, created on first use (so a broken engine fails
- * requests with a typed error instead of hanging the thread's start) and terminated when the thread closes.
+ * OcrEngine: one tesseract.js instance per worker thread, created in the background as the thread starts (a
+ * broken engine fails requests with a typed error instead of hanging the thread's start) and terminated when
+ * the thread closes.
  */
 import { Context, Effect, Layer, Scope } from "effect"
 import Tesseract from "tesseract.js"
@@ -54,6 +55,9 @@ export const make = (settings: WorkerSettings) =>
     const scope = yield* Effect.scope
     // The one door to the tesseract.js Promise API.
     const engine = yield* Effect.cached(create(settings).pipe(Scope.extend(scope)))
+    // Every thread is warmed with OCR before it takes traffic: begin now, while the runner starts and the pool
+    // sends the warm-up, rather than when it arrives. A failure stays cached for the requests to report.
+    yield* Effect.forkScoped(Effect.ignore(engine))
     const use = <A>(f: (worker: Tesseract.Worker) => Promise<A>) =>
       Effect.flatMap(engine, (worker) => Effect.tryPromise({ try: () => f(worker), catch: failed }))
 
