@@ -4,7 +4,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import { Context, Effect, Layer, Ref, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Ref, Stream } from "effect"
 import { createHash } from "node:crypto"
 
 /** One model file as published upstream. */
@@ -97,12 +97,15 @@ export const check = (dir: string, model: ModelFile) =>
 export interface ModelsService {
   /**
    * Which face models `dir` holds, intact or not. A result is reused while the file's size and modification
-   * time stay the same, so asking often (a status page) hashes nothing twice.
+   * time stay the same, so asking often (a status page) hashes nothing twice, and for 2 s without a look.
    */
   readonly status: (dir: string) => Effect.Effect<ReadonlyArray<ModelStatus>>
 }
 
 export class Models extends Context.Tag("inferd/Models")<Models, ModelsService>() {}
+
+/** How long a folder's answer is reused as it is: a model installed meanwhile shows up within this. */
+const fresh = 2000
 
 export const make = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
@@ -124,8 +127,20 @@ export const make = Effect.gen(function*() {
       if (signature !== undefined) yield* Ref.update(cache, (map) => new Map(map).set(file, { signature, status }))
       return status
     })
+  // And per folder: the last answer, reused for `fresh` without touching the disk. Status pages are polled
+  // often, and under load a stat waits in libuv's thread pool behind the workers' image decoding.
+  const recent = new Map<string, { readonly at: number; readonly statuses: ReadonlyArray<ModelStatus> }>()
+  const checkAll = (dir: string) =>
+    Effect.forEach(FACE_MODELS, (model) => one(dir, model)).pipe(
+      Effect.tap((statuses) => Effect.map(Clock.currentTimeMillis, (at) => recent.set(dir, { at, statuses }))),
+      Effect.provide(context)
+    )
   return Models.of({
-    status: (dir) => Effect.forEach(FACE_MODELS, (model) => one(dir, model)).pipe(Effect.provide(context))
+    status: (dir) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const last = recent.get(dir)
+        return last !== undefined && now - last.at < fresh ? Effect.succeed(last.statuses) : checkAll(dir)
+      })
   })
 })
 
