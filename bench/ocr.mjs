@@ -34,7 +34,7 @@ for (let i = 0; i < workers; i++) {
 let native = null
 try { execFileSync("tesseract", ["--version"], { stdio: "ignore" }); native = true } catch { native = false }
 const nativeRun = () => new Promise((resolve, reject) => {
-  const p = spawn("tesseract", [imagePath, "stdout"], { env: { ...process.env, OMP_THREAD_LIMIT: "1" }, stdio: ["ignore", "ignore", "ignore"] })
+  const p = spawn("tesseract", [imagePath, "stdout", "tsv"], { env: { ...process.env, OMP_THREAD_LIMIT: "1" }, stdio: ["ignore", "ignore", "ignore"] })
   p.on("exit", (code) => code === 0 ? resolve() : reject(new Error(`tesseract exited ${code}`)))
 })
 
@@ -50,7 +50,9 @@ const viaHttp = async () => {
   if (!r.ok) throw new Error(`HTTP ${r.status}`)
   await r.arrayBuffer()
 }
-const competitors = { inferdHttp: saturate(viaHttp), tesseractScheduler: saturate(() => scheduler.addJob("recognize", image)) }
+// Every competitor produces what inferd answers, the text and every word's box: tesseract.js's `blocks` output
+// and the CLI's `tsv` (text alone is cheaper for both).
+const competitors = { inferdHttp: saturate(viaHttp), tesseractScheduler: saturate(() => scheduler.addJob("recognize", image, {}, { text: true, blocks: true })) }
 if (native) competitors.nativeCli = saturate(nativeRun)
 for (const run of Object.values(competitors)) await run() // warm-up round
 
