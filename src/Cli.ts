@@ -9,6 +9,7 @@ import * as Client from "./Cli/Client.js"
 import * as CpuLimit from "./Layers/CpuLimit.js"
 import { models } from "./ModelsFetch.js"
 import { sizeFor } from "./Layers/WorkerPool.js"
+import { niceness } from "./Layers/WorkerSettings.js"
 
 const serve = Command.make("serve", {}, () =>
   Effect.flatMap(Effect.promise(() => import("./Daemon.js")), ({ DaemonLive }) => Layer.launch(DaemonLive))
@@ -20,7 +21,7 @@ const hostCpus = Options.integer("host-cpus").pipe(Options.optional, Options.wit
 const cpus = Command.make("cpus", { root, hostCpus }, ({ root, hostCpus }) =>
   Effect.gen(function*() {
     const info = yield* CpuLimit.detect({ root, hostCpus: Option.getOrElse(hostCpus, () => os.availableParallelism()) })
-    yield* Console.log(JSON.stringify({ cpus: info.cpus, quota: info.quota, source: info.source, poolSize: sizeFor(info.cpus) }))
+    yield* Console.log(JSON.stringify({ cpus: info.cpus, quota: info.quota, source: info.source, poolSize: sizeFor(info, yield* niceness) }))
   })
 ).pipe(Command.withDescription("print the CPUs this process may use, as one JSON line"))
 

@@ -63,8 +63,16 @@ export interface PoolOptions {
   readonly settings: Settings
 }
 
-/** One CPU stays with the event loop; the rest run workers. */
-export const sizeFor = (cpus: number): number => Math.max(1, cpus - 1)
+/**
+ * A worker per CPU when the event loop can still take the CPU it needs: the workers run niced, so the
+ * kernel lets the loop go first, and no CFS quota binds. Under a quota that the workers alone would use up
+ * (the usual container limit), the kernel would stop the whole process, event loop included, for the rest
+ * of each period: there, and with workers not niced, one CPU is left to the event loop.
+ */
+export const sizeFor = (cpu: { readonly cpus: number; readonly quota: number | null }, niceness: number): number => {
+  const quotaBinds = cpu.quota !== null && cpu.quota - cpu.cpus < 0.5
+  return quotaBinds || niceness === 0 ? Math.max(1, cpu.cpus - 1) : cpu.cpus
+}
 
 export const make = (options: PoolOptions) =>
   Effect.gen(function*() {
@@ -172,7 +180,8 @@ export const config = Effect.gen(function*() {
     message: "INFERD_WORKERS must be a positive integer",
     validation: (n) => n > 0
   })))
-  const size = Option.getOrElse(workers, () => sizeFor(cpu.cpus))
+  const niceness = yield* WorkerSettings.niceness
+  const size = Option.getOrElse(workers, () => sizeFor(cpu, niceness))
   return {
     size,
     maxQueue: yield* Config.integer("INFERD_MAX_QUEUE").pipe(Config.withDefault(8 * size)),

@@ -22,6 +22,9 @@ export const vadModelPath = (): string => {
 /** `INFERD_MODELS_DIR` (default `./models`): where the face models are read from, as an absolute path. */
 export const modelsDir = Config.string("INFERD_MODELS_DIR").pipe(Config.withDefault("./models"), Config.map((dir) => path.resolve(dir)))
 
+/** `INFERD_WORKER_NICE` (0–19, default 10): the workers' nice value, which lets the event loop go first. */
+export const niceness = Config.integer("INFERD_WORKER_NICE").pipe(Config.withDefault(10), Config.map((n) => Math.max(0, Math.min(19, n))))
+
 /**
  * The settings, each with its default. `onnxThreads` is capped so that workers × threads never exceeds the
  * CPUs the process may use.
@@ -36,7 +39,7 @@ export const config = (options: { readonly cpus: number; readonly workers: numbe
       vadModelPath: vadModelPath(),
       maxAudioSeconds: yield* Config.number("INFERD_MAX_AUDIO_SECONDS").pipe(Config.withDefault(600)),
       onnxThreads: Math.max(1, Math.min(threads, Math.floor(options.cpus / options.workers))),
-      niceness: Math.max(0, Math.min(19, yield* Config.integer("INFERD_WORKER_NICE").pipe(Config.withDefault(10))))
+      niceness: yield* niceness
     } satisfies WorkerSettings
   })
 

@@ -143,3 +143,18 @@ describe("WorkerPool (real worker threads, real tesseract.js)", () => {
       assert.strictEqual(late._tag, "ShuttingDown")
     }), 120_000)
 })
+
+describe("WorkerPool.sizeFor", () => {
+  it("fills every CPU with niced workers when no quota binds", () => {
+    assert.strictEqual(WorkerPool.sizeFor({ cpus: 2, quota: null }, 10), 2)
+    assert.strictEqual(WorkerPool.sizeFor({ cpus: 4, quota: 8 }, 10), 4, "a quota above the cpuset never throttles")
+  })
+
+  it("leaves one CPU to the event loop under a binding quota, or when workers are not niced", () => {
+    assert.strictEqual(WorkerPool.sizeFor({ cpus: 2, quota: 2 }, 10), 1)
+    assert.strictEqual(WorkerPool.sizeFor({ cpus: 2, quota: 2.3 }, 10), 1)
+    assert.strictEqual(WorkerPool.sizeFor({ cpus: 2, quota: 2.5 }, 10), 2, "half a CPU of quota is left over")
+    assert.strictEqual(WorkerPool.sizeFor({ cpus: 16, quota: null }, 0), 15)
+    assert.strictEqual(WorkerPool.sizeFor({ cpus: 1, quota: 1 }, 10), 1)
+  })
+})
