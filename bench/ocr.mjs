@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // OCR throughput at saturation: inferd over HTTP vs tesseract.js's own createScheduler with the same number of
 // workers (no HTTP), and vs the native `tesseract` CLI in parallel processes when it is installed.
-// usage: node bench/ocr.mjs [--workers N] [--pages 12] [--rounds 3] [--image test/fixtures/images/testocr.png]
+// usage: node bench/ocr.mjs [--workers N (default: the daemon's own)] [--pages 12] [--rounds 3] [--image …]
 import { spawn, execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
@@ -12,18 +12,19 @@ import { fmt, interleave, root, save, sleep, spread } from "./lib.mjs"
 import { tesseractLangPath } from "../dist/Layers/WorkerSettings.js"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? process.argv[i + 1] : d }
-const cpus = (await import("node:os")).availableParallelism()
-const workers = Number(arg("workers", Math.max(1, cpus - 1))), pages = Number(arg("pages", 12)), rounds = Number(arg("rounds", 3))
+const pages = Number(arg("pages", 12)), rounds = Number(arg("rounds", 3))
 const imagePath = join(root, arg("image", "test/fixtures/images/testocr.png"))
 const image = readFileSync(imagePath)
 
 const port = await new Promise((res) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)) }) })
 const base = `http://127.0.0.1:${port}`
 const daemon = spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
-  env: { ...process.env, PORT: String(port), INFERD_WORKERS: String(workers), INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-bench-")), INFERD_CANARY_INTERVAL: "1 hour" },
+  env: { ...process.env, PORT: String(port), ...(arg("workers") ? { INFERD_WORKERS: arg("workers") } : {}), INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-bench-")), INFERD_CANARY_INTERVAL: "1 hour" },
   stdio: "ignore"
 })
 while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) await sleep(100)
+// The daemon's own pool size (its default unless --workers), and the same number of tesseract.js workers.
+const workers = (await (await fetch(base + "/status")).json()).pool.size
 
 const scheduler = Tesseract.createScheduler()
 for (let i = 0; i < workers; i++) {
