@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// /status latency while every worker runs OCR flat out, against the built daemon started as a user would.
+// /status latency and the daemon's event-loop delay while every worker runs OCR flat out, against the built
+// daemon started as a user would; the load comes from bench/load.mjs in a process of its own.
 // usage: node bench/status-latency.mjs [--seconds 20] [--image test/fixtures/images/testocr.png] [--workers N]
 // Prints a table and writes bench/results.json (key "statusLatency").
 import { spawn } from "node:child_process"
@@ -11,7 +12,6 @@ import { join } from "node:path"
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? process.argv[i + 1] : d }
 const root = new URL("..", import.meta.url).pathname
 const seconds = Number(arg("seconds", 20))
-const image = readFileSync(join(root, arg("image", "test/fixtures/images/testocr.png")))
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const pct = (xs, p) => { const s = xs.slice().sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] }
 const port = await new Promise((res) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)) }) })
@@ -33,33 +33,42 @@ try {
     }
     return lat
   }
-  for (let i = 0; i < 20; i++) await (await fetch(base + "/status")).arrayBuffer()
-  const idle = await probe(5000)
-  let done = 0, errors = 0, stop = false
-  const load = async () => {
-    while (!stop) {
-      const r = await fetch(base + "/v1/ocr", { method: "POST", body: image, headers: { "content-type": "image/png" } })
-      await r.arrayBuffer(); r.ok ? done++ : errors++
-    }
+  // The daemon's own event-loop delay over a window (prom-client's monitorEventLoopDelay, reset at each scrape).
+  const loopDelay = async () => {
+    const text = await (await fetch(base + "/metrics")).text()
+    const value = (name) => Number(text.match(new RegExp(`^${name} ([0-9.e+-]+)`, "m"))?.[1] ?? NaN) * 1000
+    return { p50: value("nodejs_eventloop_lag_p50_seconds"), p99: value("nodejs_eventloop_lag_p99_seconds"), max: value("nodejs_eventloop_lag_max_seconds") }
   }
+  for (let i = 0; i < 20; i++) await (await fetch(base + "/status")).arrayBuffer()
+  await loopDelay()
+  const idle = await probe(5000)
+  const idleLoop = await loopDelay()
+  // The load runs in a process of its own: sharing the probe's event loop, its uploads would delay the probe.
   const concurrency = status.pool.size * 3
-  const loaders = Array.from({ length: concurrency }, load)
+  const load = spawn(process.execPath, [join(root, "bench/load.mjs"), "--url", base, "--file", join(root, arg("image", "test/fixtures/images/testocr.png")),
+    "--concurrency", String(concurrency), "--seconds", String(seconds + 3)], { stdio: ["ignore", "pipe", "inherit"] })
+  let report = ""
+  load.stdout.on("data", (d) => { report += d })
+  const loaded = new Promise((r) => load.once("exit", r))
   await sleep(2000)
-  const d0 = done, l0 = performance.now()
+  await loopDelay()
   const busy = await probe(seconds * 1000)
-  const rate = (done - d0) / ((performance.now() - l0) / 1000)
-  stop = true; await Promise.all(loaders)
+  const busyLoop = await loopDelay()
+  await loaded
+  const { perSecond: rate, errors } = JSON.parse(report)
   const result = {
     at: new Date().toISOString(), pool: status.pool.size, cpus: status.cpu.cpus, readyMs, concurrency,
-    idle: { p50: pct(idle, 0.5), p99: pct(idle, 0.99), n: idle.length },
-    busy: { p50: pct(busy, 0.5), p99: pct(busy, 0.99), max: Math.max(...busy), n: busy.length },
+    idle: { p50: pct(idle, 0.5), p99: pct(idle, 0.99), n: idle.length, loopDelayMs: idleLoop },
+    busy: { p50: pct(busy, 0.5), p99: pct(busy, 0.99), max: Math.max(...busy), n: busy.length, loopDelayMs: busyLoop },
     ocrPerSecond: rate, errors
   }
   const f = (x) => x.toFixed(2)
   console.log(`| /status | p50 ms | p99 ms | max ms | probes |\n|---|---|---|---|---|`)
   console.log(`| idle | ${f(result.idle.p50)} | ${f(result.idle.p99)} | | ${idle.length} |`)
   console.log(`| every worker busy (${concurrency} OCR clients, ${f(rate)} pages/s) | ${f(result.busy.p50)} | ${f(result.busy.p99)} | ${f(result.busy.max)} | ${busy.length} |`)
-  console.log(`pool ${result.pool} workers on ${result.cpus} cpus, ready in ${readyMs} ms, ${errors} errors`)
+  console.log(`pool ${result.pool} workers on ${result.cpus} cpus, ready in ${readyMs} ms, ${errors} errors; load from a separate process`)
+  const loop = (l) => `p50 ${f(l.p50)} / p99 ${f(l.p99)} / max ${f(l.max)} ms`
+  console.log(`daemon event-loop delay (monitorEventLoopDelay, 10 ms resolution, so 10 ms means none): idle ${loop(idleLoop)}; busy ${loop(busyLoop)}`)
   const file = join(root, "bench/results.json")
   const all = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {}
   writeFileSync(file, JSON.stringify({ ...all, statusLatency: result }, null, 2) + "\n")
