@@ -31,9 +31,10 @@ export const make = (options: BatchingOptions = defaults): Batching => {
 
   const more = (taken: ReadonlyArray<{ readonly kind: string }>, next: { readonly kind: string }) => {
     if (taken.length >= options.maxItems) return false
+    // Called for every job a slot considers, so no array is built per call.
     let total = 0
-    for (const job of [...taken, next]) {
-      const estimate = msPerTask.get(job.kind)
+    for (let i = 0; i <= taken.length; i++) {
+      const estimate = msPerTask.get((taken[i] ?? next).kind)
       if (estimate === undefined) return false
       total += estimate
     }

@@ -6,7 +6,7 @@
  */
 import type { SerializedWorker } from "@effect/platform/Worker"
 import { Cause, Duration, Effect, Exit, Option, type Tracer } from "effect"
-import { type PoolError, ShuttingDown, TaskTimeout, WorkerCrashed } from "./PoolErrors.js"
+import { type PoolError, stoppedMidTask, TaskTimeout, timedOut, WorkerCrashed } from "./PoolErrors.js"
 import type { BatchAnswer, BatchItem, TraceContext, WorkerRequest } from "../Workers/Protocol.js"
 
 /** What a job did to its worker: `keep` it serving, or `recycle` it (dead, stuck or abandoned mid-task). */
@@ -73,7 +73,7 @@ export const make = <A, E>(task: Task<A, E>, options: JobOptions, answer: (exit:
     const attempt = task.run(worker).pipe(
       Effect.timeoutFail({
         duration: Duration.millis(Math.max(0, remainingMs)),
-        onTimeout: () => new TaskTimeout({ message: `the task did not finish within ${options.timeoutMs} ms`, timeoutMs: options.timeoutMs })
+        onTimeout: () => timedOut(options.timeoutMs)
       }),
       Effect.exit
     )
@@ -86,7 +86,7 @@ export const make = <A, E>(task: Task<A, E>, options: JobOptions, answer: (exit:
         const failure = Exit.isFailure(result) ? Cause.failureOption(result.cause) : Option.none()
         return Option.isSome(failure) && (failure.value instanceof TaskTimeout || failure.value instanceof WorkerCrashed) ? "recycle" : "keep"
       }),
-      Effect.onInterrupt(() => Effect.sync(() => settle(Exit.fail(new ShuttingDown({ message: "inferd stopped while this task ran" })))))
+      Effect.onInterrupt(() => Effect.sync(() => settle(Exit.fail(stoppedMidTask()))))
     )
     // Slots run jobs on their own fibers: carry the caller's span over, so the worker's spans join its trace.
     return Option.match(options.parent, { onNone: () => job, onSome: (span) => Effect.withParentSpan(job, span) })

@@ -33,4 +33,10 @@ export class WorkerCrashed extends Schema.TaggedError<WorkerCrashed>()(
   HttpApiSchema.annotations({ status: 500 })
 ) {}
 
+/** The one wording of a deadline passed, wherever the pool notices it (queued, running alone, in a batch). */
+export const timedOut = (timeoutMs: number) => new TaskTimeout({ message: `the task did not finish within ${timeoutMs} ms`, timeoutMs })
+
+/** What a running task's caller gets when the pool is stopped under it. */
+export const stoppedMidTask = () => new ShuttingDown({ message: "inferd stopped while this task ran" })
+
 export type PoolError = Overloaded | ShuttingDown | TaskTimeout | WorkerCrashed

@@ -9,7 +9,7 @@
 import { Cause, Clock, Config, Context, Duration, Effect, Exit, Fiber, Layer, Option, Predicate, Tracer } from "effect"
 import { CpuLimit } from "./CpuLimit.js"
 import { Metrics } from "./Metrics.js"
-import { Overloaded, type PoolError, ShuttingDown, TaskTimeout } from "./PoolErrors.js"
+import { Overloaded, type PoolError, ShuttingDown, timedOut } from "./PoolErrors.js"
 import * as Batching from "./Batching.js"
 import * as Job from "./Job.js"
 import * as TaskQueue from "./TaskQueue.js"
@@ -124,7 +124,7 @@ export const make = (options: PoolOptions) =>
           const timeoutMs = timeoutFor(submitOptions)
           // The deadline is a plain timer that settles the job, rather than a timeout around the wait, which
           // would fork two fibers per task. A queued job it settles never runs; a running one recycles its worker.
-          const timer = setTimeout(() => job.reject(new TaskTimeout({ message: `the task did not finish within ${timeoutMs} ms`, timeoutMs })), timeoutMs)
+          const timer = setTimeout(() => job.reject(timedOut(timeoutMs)), timeoutMs)
           const release = () => {
             clearTimeout(timer)
             heldBytes -= bytes

@@ -11,7 +11,7 @@ import { Cause, Clock, Duration, Effect, Exit, Layer, ParseResult, Ref } from "e
 import { Worker as Thread } from "node:worker_threads"
 import type { Job, Outcome } from "./Job.js"
 import type { PoolOptions } from "./WorkerPool.js"
-import { ShuttingDown, TaskTimeout, WorkerCrashed } from "./PoolErrors.js"
+import { stoppedMidTask, timedOut, WorkerCrashed } from "./PoolErrors.js"
 import type { TaskQueue } from "./TaskQueue.js"
 import type { Batching } from "./Batching.js"
 import { Batch, Warmup, type WorkerRequest } from "../Workers/Protocol.js"
@@ -62,7 +62,7 @@ export const executeBatch = (
       onFailure: (error): Outcome => {
         idle()
         for (const job of jobs) {
-          job.reject(error === "timeout" ? new TaskTimeout({ message: `the task did not finish within ${job.timeoutMs} ms`, timeoutMs: job.timeoutMs }) : error)
+          job.reject(error === "timeout" ? timedOut(job.timeoutMs) : error)
         }
         return "recycle"
       },
@@ -73,7 +73,7 @@ export const executeBatch = (
         return "keep"
       }
     }),
-    Effect.onInterrupt(() => Effect.sync(() => jobs.forEach((job) => job.reject(new ShuttingDown({ message: "inferd stopped while this task ran" })))))
+    Effect.onInterrupt(() => Effect.sync(() => jobs.forEach((job) => job.reject(stoppedMidTask()))))
   )
   return jobs.length === 1 ? Effect.raceFirst(send, Effect.as(jobs[0]!.settled, "recycle" as const)) : send
 }

@@ -7,7 +7,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import * as WorkerRunner from "@effect/platform/WorkerRunner"
-import { Cause, Effect, Either, Layer, type ParseResult, Schema, Tracer } from "effect"
+import { Cause, Duration, Effect, Either, Layer, type ParseResult, Schema, Tracer } from "effect"
 import * as os from "node:os"
 import { workerData } from "node:worker_threads"
 import * as Audio from "./Audio.js"
@@ -40,7 +40,7 @@ const echo = (request: Echo) => Effect.succeed({ n: request.n, bytes: request.da
 
 type Engines = Ocr.OcrEngine | Faces.FaceEngine | Audio.AudioEngine
 
-/** One item of a batch, answered as its Exit encoded by its own request's schemas (see Protocol's Batch). */
+/** One item of a batch, its answer encoded by its own request's schemas (see Protocol's BatchAnswer). */
 const item = (request: BatchItem): Effect.Effect<BatchAnswer, never, Engines> => {
   switch (request._tag) {
     case "Ocr": return answer(request, ocr(request))
@@ -63,13 +63,11 @@ const answer = <A, SI, E, FI, R>(request: Schema.WithResult<A, SI, E, FI, never>
       })
   }).pipe(Effect.orDie)
 
-const batch = ({ items, traces }: Batch) => {
-  const start = performance.now()
-  return Effect.forEach(items, (request, i) => {
+const batch = ({ items, traces }: Batch) =>
+  Effect.forEach(items, (request, i) => {
     const trace = traces[i]
     return trace ? Effect.withParentSpan(item(request), Tracer.externalSpan({ traceId: trace[0], spanId: trace[1], sampled: trace[2] })) : item(request)
-  }).pipe(Effect.map((answers) => ({ answers, elapsedMs: performance.now() - start })))
-}
+  }).pipe(Effect.timed, Effect.map(([elapsed, answers]) => ({ answers, elapsedMs: Duration.toMillis(elapsed) })))
 
 const Handlers = WorkerRunner.layerSerialized(WorkerRequest, {
   Ocr: ocr,
