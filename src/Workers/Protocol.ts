@@ -36,6 +36,7 @@ export class InferenceFailed extends Schema.TaggedError<InferenceFailed>()(
 export const BoundingBox = Schema.Struct({ x0: Schema.Number, y0: Schema.Number, x1: Schema.Number, y1: Schema.Number })
 
 export const OcrWord = Schema.Struct({ text: Schema.String, confidence: Schema.Number, bbox: BoundingBox })
+export type OcrWord = typeof OcrWord.Type
 
 export const OcrResult = Schema.Struct({
   /** The page read (0-based) and how many the document has: multi-page TIFFs are read a page per task. */

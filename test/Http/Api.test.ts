@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs"
 import sharp from "sharp"
 import * as Loop from "../../src/Fibers/Loop.js"
 import { Loops } from "../../src/Fibers/Loops.js"
+import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
 import { awaitReady, post, send, testServer } from "../support/server.js"
 
@@ -100,6 +101,22 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
         assert.isString(response.body.message)
       }))
   }
+
+  it.effect("POST /v1/ocr answers 422 for a PNG corrupt inside but whole at its end, and its worker reads on", () =>
+    Effect.gen(function*() {
+      // It passes as readable as it is, so leptonica refuses it first, then the PNG path's decoder.
+      const pool = yield* WorkerPool.WorkerPool
+      const corrupt = Buffer.from(fixture("simple.png"))
+      for (let i = 400; i < 440; i++) corrupt[i]! ^= 0x5a
+      const restarts = (yield* pool.stats).restarts
+      const refused = yield* post("/v1/ocr", corrupt, "image/png")
+      assert.strictEqual(refused.status, 422)
+      assert.strictEqual(refused.body._tag, "ImageUndecodable")
+      const next = yield* post("/v1/ocr", fixture("simple.png"), "image/png")
+      assert.strictEqual(next.status, 200)
+      assert.include(next.body.text as string, "Tesseract.js")
+      assert.strictEqual((yield* pool.stats).restarts, restarts)
+    }))
 
   it.effect("POST /v1/ocr answers 413 ImageTooLarge for more pixels than INFERD_MAX_PIXELS", () =>
     Effect.gen(function*() {

@@ -31,6 +31,12 @@ describe("WorkerPool (real worker threads, real tesseract.js)", () => {
       assert.include(result.text, "This is a lot of 12 point text to test the")
       assert.isAbove(result.confidence, 80)
       assert.isAbove(result.words.length, 20)
+      // Every word of the text, in order, each boxed inside the page.
+      assert.deepStrictEqual(result.words.map((word) => word.text), result.text.split(/\s+/).filter((token) => token !== ""))
+      for (const { bbox, confidence } of result.words) {
+        assert.isTrue(bbox.x0 >= 0 && bbox.x0 < bbox.x1 && bbox.x1 <= 640 && bbox.y0 >= 0 && bbox.y0 < bbox.y1 && bbox.y1 <= 480)
+        assert.isTrue(confidence > 0 && confidence <= 100)
+      }
       assert.strictEqual(result.width, 640)
       const stats = yield* pool.stats
       assert.deepInclude(stats, { size: 2, ready: 2, busy: 0, queued: 0, threads: 2 })
