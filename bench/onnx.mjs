@@ -10,7 +10,7 @@ import { createServer } from "node:net"
 import { join } from "node:path"
 import ort from "onnxruntime-node"
 import sharp from "sharp"
-import { fmt, interleave, root, save, sleep, spread } from "./lib.mjs"
+import { fmt, interleave, request, root, save, sleep, spread } from "./lib.mjs"
 import { vadModelPath } from "../dist/Layers/WorkerSettings.js"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? process.argv[i + 1] : d }
@@ -52,9 +52,8 @@ const plainVad = async () => {
   }
 }
 const http = (path, body, type) => async () => {
-  const r = await fetch(base + path, { method: "POST", body, headers: { "content-type": type } })
+  const r = await request(base + path, { body, type })
   if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`)
-  await r.arrayBuffer()
 }
 /** tasks/s for `seconds`, with `inflight` at a time */
 const rate = (one, inflight) => async () => {

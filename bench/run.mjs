@@ -8,7 +8,7 @@ import { root } from "./lib.mjs"
 const quick = process.env.BENCH_QUICK === "1"
 const steps = [
   ["dispatch.mjs", quick ? ["--rounds", "2", "--seq", "1000", "--burst", "2000"] : ["--rounds", "3"]],
-  ["ocr.mjs", quick ? ["--pages", "6", "--rounds", "2"] : ["--rounds", "3"]],
+  ["ocr.mjs", quick ? ["--pages", "6", "--rounds", "2"] : ["--rounds", "5"]],
   ["onnx.mjs", quick ? ["--rounds", "2"] : ["--rounds", "3"]],
   ["status-latency.mjs", ["--seconds", quick ? "8" : "20"]],
   ["lifecycle.mjs", ["--rounds", quick ? "1" : "3"]]
