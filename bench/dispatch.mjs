@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Dispatch overhead and payload transfer: inferd's WorkerPool vs piscina vs raw worker_threads, same thread count.
-// usage: node bench/dispatch.mjs [--threads 1] [--rounds 3] [--seq 2000] [--burst 5000] [--inflight 256]
+// usage: node bench/dispatch.mjs [--threads 1] [--rounds 3] [--seq 2000] [--burst 20000] [--inflight 256]
 import { Effect, Exit, Scope, Duration } from "effect"
 import Piscina from "piscina"
 import { Worker } from "node:worker_threads"
@@ -10,7 +10,7 @@ import * as WorkerSettings from "../dist/Layers/WorkerSettings.js"
 import * as Tasks from "../dist/Layers/Tasks.js"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? Number(process.argv[i + 1]) : d }
-const threads = arg("threads", 1), rounds = arg("rounds", 3), seqN = arg("seq", 2000), burstN = arg("burst", 5000), inflight = arg("inflight", 256)
+const threads = arg("threads", 1), rounds = arg("rounds", 3), seqN = arg("seq", 2000), burstN = arg("burst", 20000), inflight = arg("inflight", 256)
 const echoUrl = new URL("./echo-worker.mjs", import.meta.url)
 
 // --- inferd

@@ -34,8 +34,9 @@ export const interleave = async (rounds, competitors) => {
  * CPU lands on the cores the daemon is measured on: undici's fetch cost 3.4–4.2 ms of CPU per OCR upload
  * here against 1.5–2.1 ms for this, and added 1–2 ms to an idle /status p99 (prof: interleaved runs).
  */
-const agent = new http.Agent({ keepAlive: true })
-export const request = (url, { method = "GET", body, type } = {}) => new Promise((resolve, reject) => {
+// Idle sockets close after 2 s, before the server's 5 s keep-alive timeout can close one under a new request.
+const agent = new http.Agent({ keepAlive: true, timeout: 2000 })
+export const request = (url, { method = "GET", body, type } = {}, retried = false) => new Promise((resolve, reject) => {
   const headers = body === undefined ? {} : { "content-type": type, "content-length": body.length }
   const req = http.request(url, { method: body === undefined ? method : "POST", agent, headers }, (res) => {
     const chunks = []
@@ -43,6 +44,7 @@ export const request = (url, { method = "GET", body, type } = {}) => new Promise
     res.on("end", () => resolve({ status: res.statusCode, ok: res.statusCode >= 200 && res.statusCode < 300, body: Buffer.concat(chunks) }))
     res.on("error", reject)
   })
-  req.on("error", reject)
+  // A kept-alive socket the server closed as it was reused: Node's documented remedy is to send again, once.
+  req.on("error", (error) => req.reusedSocket && error.code === "ECONNRESET" && !retried ? request(url, { method, body, type }, true).then(resolve, reject) : reject(error))
   req.end(body)
 })
