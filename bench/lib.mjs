@@ -48,3 +48,11 @@ export const request = (url, { method = "GET", body, type } = {}, retried = fals
   req.on("error", (error) => req.reusedSocket && error.code === "ECONNRESET" && !retried ? request(url, { method, body, type }, true).then(resolve, reject) : reject(error))
   req.end(body)
 })
+
+/** A child process that dies with this one, however it ends: a benchmark that throws leaves no daemon behind. */
+export const reaped = (child) => {
+  const kill = () => child.kill("SIGTERM")
+  process.once("exit", kill)
+  child.once("exit", () => process.off("exit", kill))
+  return child
+}

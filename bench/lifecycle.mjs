@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fmt, root, save, sleep, spread } from "./lib.mjs"
+import { fmt, reaped, root, save, sleep, spread } from "./lib.mjs"
 
 const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1] || 3)
 const image = readFileSync(join(root, "test/fixtures/images/testocr.png"))
@@ -16,10 +16,10 @@ const rssMiB = (pid) => Number(readFileSync(`/proc/${pid}/status`, "utf8").match
 const once = async (busy, workers) => {
   const port = await freePort(), base = `http://127.0.0.1:${port}`
   const t0 = performance.now()
-  const child = spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
+  const child = reaped(spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
     env: { ...process.env, PORT: String(port), INFERD_WORKERS: String(workers), INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-bench-")) },
     stdio: "ignore"
-  })
+  }))
   const exit = new Promise((r) => child.once("exit", (code) => r(code)))
   while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) await sleep(20)
   const readyMs = performance.now() - t0

@@ -8,7 +8,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import Tesseract from "tesseract.js"
-import { fmt, interleave, request, root, save, sleep, spread } from "./lib.mjs"
+import { fmt, interleave, reaped, request, root, save, sleep, spread } from "./lib.mjs"
 import { tesseractLangPath } from "../dist/Layers/WorkerSettings.js"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? process.argv[i + 1] : d }
@@ -18,10 +18,10 @@ const image = readFileSync(imagePath)
 
 const port = await new Promise((res) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)) }) })
 const base = `http://127.0.0.1:${port}`
-const daemon = spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
+const daemon = reaped(spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
   env: { ...process.env, PORT: String(port), ...(arg("workers") ? { INFERD_WORKERS: arg("workers") } : {}), INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-bench-")), INFERD_CANARY_INTERVAL: "1 hour" },
   stdio: "ignore"
-})
+}))
 while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) await sleep(100)
 // The daemon's own pool size (its default unless --workers), and the same number of tesseract.js workers.
 const workers = (await (await fetch(base + "/status")).json()).pool.size

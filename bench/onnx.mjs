@@ -10,7 +10,7 @@ import { createServer } from "node:net"
 import { join } from "node:path"
 import ort from "onnxruntime-node"
 import sharp from "sharp"
-import { fmt, interleave, request, root, save, sleep, spread } from "./lib.mjs"
+import { fmt, interleave, reaped, request, root, save, sleep, spread } from "./lib.mjs"
 import { vadModelPath } from "../dist/Layers/WorkerSettings.js"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? process.argv[i + 1] : d }
@@ -23,10 +23,10 @@ const haveFaces = existsSync(join(models, "version-RFB-640.onnx"))
 
 const port = await new Promise((res) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)) }) })
 const base = `http://127.0.0.1:${port}`
-const daemon = spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
+const daemon = reaped(spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
   env: { ...process.env, PORT: String(port), INFERD_MODELS_DIR: models, INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-bench-")), INFERD_CANARY_INTERVAL: "1 hour" },
   stdio: "ignore"
-})
+}))
 while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) await sleep(100)
 const workers = (await (await fetch(base + "/status")).json()).pool.size
 

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync, existsSync, mkdtempSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { request } from "./lib.mjs"
+import { reaped, request } from "./lib.mjs"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? process.argv[i + 1] : d }
 const root = new URL("..", import.meta.url).pathname
@@ -22,10 +22,10 @@ const base = `http://127.0.0.1:${port}`
 
 const env = { ...process.env, PORT: String(port), INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-bench-")) }
 if (arg("workers")) env.INFERD_WORKERS = arg("workers")
-const daemon = spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], { env, stdio: "ignore" })
+const daemon = reaped(spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], { env, stdio: "ignore" }))
 // The floor: a bare server answering a body of /status's size, on the next port.
 const floorBase = `http://127.0.0.1:${port + 1}`
-const floor = spawn(process.execPath, ["-e", `require("node:http").createServer((q, s) => { s.setHeader("content-type", "application/json"); s.end(JSON.stringify({ pad: "x".repeat(1500) })) }).listen(${port + 1}, "127.0.0.1")`], { stdio: "ignore" })
+const floor = reaped(spawn(process.execPath, ["-e", `require("node:http").createServer((q, s) => { s.setHeader("content-type", "application/json"); s.end(JSON.stringify({ pad: "x".repeat(1500) })) }).listen(${port + 1}, "127.0.0.1")`], { stdio: "ignore" }))
 try {
   const t0 = Date.now()
   while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) await sleep(100)
