@@ -20,6 +20,7 @@ export const undecodable = (cause: unknown) =>
 export interface Header {
   readonly width: number
   readonly height: number
+  /** Pages in the document (multi-page TIFF, animated GIF/WebP); the size is page `page`'s. */
   readonly pages: number
   readonly format: string
   readonly channels: number

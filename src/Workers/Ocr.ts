@@ -64,7 +64,9 @@ export const make = (settings: WorkerSettings) =>
     const use = <A>(f: (worker: Tesseract.Worker) => Promise<A>) =>
       Effect.flatMap(engine, (worker) => Effect.tryPromise({ try: () => f(worker), catch: failed }))
 
-    const read = (image: Uint8Array) => use((worker) => worker.recognize(Buffer.from(image.buffer, image.byteOffset, image.byteLength), {}, { text: true, tsv: true }))
+    // tesseract.js takes a Buffer: a view of the same bytes, which it copies to its own thread.
+    const read = (image: Uint8Array) =>
+      use((worker) => worker.recognize(Buffer.from(image.buffer, image.byteOffset, image.byteLength), {}, { text: true, tsv: true }))
     const recognize = (image: Uint8Array, page = 0) =>
       Effect.gen(function*() {
         const start = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
