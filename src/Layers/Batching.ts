@@ -1,8 +1,9 @@
 /**
  * When the pool sends queued tasks to a worker together. A round trip through the platform's worker costs
- * about 150 µs, so for tasks far shorter than that (the pool learns each kind's time per task from what
- * the worker measures) one message carries up to `maxItems` of them. Tasks of a kind not yet measured, or whose batch would
- * take longer than `budgetMs`, go alone: batching OCR pages would only make one page wait for another.
+ * about 150 µs, so for tasks far shorter than that (the pool learns each kind's time per task from what the
+ * worker measures) one message carries up to `maxItems` of them. Tasks of a kind not yet measured, or whose
+ * batch would take longer than `budgetMs`, go alone: batching OCR pages would only make one page wait for
+ * another.
  */
 export interface Batching {
   /** Whether a slot that took `taken` should also take `next` into the same message. */

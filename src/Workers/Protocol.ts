@@ -204,7 +204,7 @@ export class Batch extends Schema.TaggedRequest<Batch>()("Batch", {
   payload: { items: Schema.Array(BatchItem), traces: Schema.Array(Schema.NullOr(TraceContext)) }
 }) {}
 
-export const WorkerRequest = Schema.Union(Ocr, FaceDetect, AudioAnalyze, Warmup, Echo, Fault, Batch)
+export const WorkerRequest = Schema.Union(...BatchItem.members, Batch)
 export type WorkerRequest = typeof WorkerRequest.Type
 
 /** Settings the main thread hands each worker through `workerData` (a respawned thread gets them again). */
