@@ -1,6 +1,10 @@
 // Shared helpers for the benchmarks: statistics, result files, interleaved rounds.
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import http from "node:http"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 export const root = fileURLToPath(new URL("..", import.meta.url))
@@ -48,6 +52,25 @@ export const request = (url, { method = "GET", body, type } = {}, retried = fals
   req.on("error", (error) => req.reusedSocket && error.code === "ECONNRESET" && !retried ? request(url, { method, body, type }, true).then(resolve, reject) : reject(error))
   req.end(body)
 })
+
+/** A loopback port nothing listens on. */
+export const freePort = () =>
+  new Promise((resolve) => { const s = createServer().listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)) }) })
+
+/**
+ * The built daemon, started as a user would (`bin/inferd.js serve`) on a free port with an inbox of its own,
+ * once `/health/ready` answers 200; `env` adds to the environment. It dies with this process.
+ */
+export const startDaemon = async (env = {}) => {
+  const port = await freePort(), base = `http://127.0.0.1:${port}`
+  const t0 = Date.now()
+  const daemon = reaped(spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
+    env: { ...process.env, PORT: String(port), INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-bench-")), ...env },
+    stdio: "ignore"
+  }))
+  while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) await sleep(100)
+  return { daemon, base, readyMs: Date.now() - t0 }
+}
 
 /** A child process that dies with this one, however it ends: a benchmark that throws leaves no daemon behind. */
 export const reaped = (child) => {

@@ -3,14 +3,12 @@
 // usage: node bench/lifecycle.mjs [--rounds 3]
 import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fmt, reaped, root, save, sleep, spread } from "./lib.mjs"
+import { fmt, freePort, reaped, root, save, sleep, spread } from "./lib.mjs"
 
 const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1] || 3)
 const image = readFileSync(join(root, "test/fixtures/images/testocr.png"))
-const freePort = () => new Promise((res) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)) }) })
 const rssMiB = (pid) => Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)[1]) / 1024
 
 const once = async (busy, workers) => {

@@ -3,13 +3,11 @@
 // (b) from plain worker threads that read the header with sharp first, as inferd's workers do, and (c) from
 // inferd over HTTP, with pages/s and CPU per page (this process and the daemon, all threads), interleaved.
 // usage: node bench/ocr-overhead.mjs [--pages 24] [--rounds 4]
-import { spawn } from "node:child_process"
-import { mkdtempSync, readFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Worker } from "node:worker_threads"
 import Tesseract from "tesseract.js"
-import { fmt, interleave, reaped, request, root, sleep, spread } from "./lib.mjs"
+import { fmt, interleave, request, root, spread, startDaemon } from "./lib.mjs"
 import { tesseractLangPath } from "../dist/Layers/WorkerSettings.js"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? Number(process.argv[i + 1]) : d }
@@ -42,12 +40,7 @@ const pump = () => { while (idle.length && queue.length) idle.pop().postMessage(
 for (const t of threads) t.on("message", ({ id }) => { waiting.get(id)(); waiting.delete(id); idle.push(t); pump() })
 const viaThreads = () => new Promise((resolve) => { const id = nextId++; waiting.set(id, resolve); queue.push({ id, image: new Uint8Array(image) }); pump() })
 
-const port = 18000 + Math.floor(Math.random() * 2000), base = `http://127.0.0.1:${port}`
-const daemon = reaped(spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
-  env: { ...process.env, PORT: String(port), INFERD_WORKERS: String(workers), INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-bench-")), INFERD_CANARY_INTERVAL: "1 hour" },
-  stdio: "ignore"
-}))
-while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) await sleep(100)
+const { daemon, base } = await startDaemon({ INFERD_WORKERS: String(workers), INFERD_CANARY_INTERVAL: "1 hour" })
 
 const cpu = { scheduler: [], threads: [], inferdHttp: [] }
 const round = (name, one) => async () => {

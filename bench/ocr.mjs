@@ -3,12 +3,10 @@
 // workers (no HTTP), and vs the native `tesseract` CLI in parallel processes when it is installed.
 // usage: node bench/ocr.mjs [--workers N (default: the daemon's own)] [--pages 24] [--rounds 3] [--image …]
 import { spawn, execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
-import { tmpdir } from "node:os"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import Tesseract from "tesseract.js"
-import { fmt, interleave, reaped, request, root, save, sleep, spread } from "./lib.mjs"
+import { fmt, interleave, request, root, save, spread, startDaemon } from "./lib.mjs"
 import { tesseractLangPath } from "../dist/Layers/WorkerSettings.js"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? process.argv[i + 1] : d }
@@ -16,13 +14,7 @@ const pages = Number(arg("pages", 24)), rounds = Number(arg("rounds", 3))
 const imagePath = join(root, arg("image", "test/fixtures/images/testocr.png"))
 const image = readFileSync(imagePath)
 
-const port = await new Promise((res) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)) }) })
-const base = `http://127.0.0.1:${port}`
-const daemon = reaped(spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
-  env: { ...process.env, PORT: String(port), ...(arg("workers") ? { INFERD_WORKERS: arg("workers") } : {}), INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-bench-")), INFERD_CANARY_INTERVAL: "1 hour" },
-  stdio: "ignore"
-}))
-while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) await sleep(100)
+const { daemon, base } = await startDaemon({ ...(arg("workers") ? { INFERD_WORKERS: arg("workers") } : {}), INFERD_CANARY_INTERVAL: "1 hour" })
 // The daemon's own pool size (its default unless --workers), and the same number of tesseract.js workers.
 const workers = (await (await fetch(base + "/status")).json()).pool.size
 

