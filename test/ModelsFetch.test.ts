@@ -9,10 +9,11 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import * as Models from "../src/Layers/Models.js"
+import * as shared from "./support/shared.js"
 import { fetchModels, models } from "../src/ModelsFetch.js"
 
 const SHARED = fileURLToPath(new URL("../../shared/data/models", import.meta.url))
-const hasShared = Models.FACE_MODELS.every((m) => existsSync(`${SHARED}/${m.file}`))
+const hasShared = shared.has("models fetch", ...Models.FACE_MODELS.map((m) => `data/models/${m.file}`))
 
 type Mode = "good" | "corrupt" | "truncated" | "missing" | "long" | "hang"
 

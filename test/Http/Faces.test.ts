@@ -2,7 +2,7 @@ import { FileSystem, HttpApi, HttpApiBuilder, HttpClientRequest, OpenApi } from 
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
-import { existsSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import sharp from "sharp"
 import { FacesApi, GalleryApi } from "../../src/Http/FacesApi.js"
@@ -14,11 +14,11 @@ import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
 import { post, send } from "../support/server.js"
 import { poolOptions } from "../support/pool.js"
+import * as shared from "../support/shared.js"
 
 const MODELS = fileURLToPath(new URL("../../../shared/data/models", import.meta.url))
 const PHOTOS = fileURLToPath(new URL("../../../shared/data/images/faces", import.meta.url))
-const hasShared = ["version-RFB-640.onnx", "version-RFB-320.onnx", "MobileFaceNet.onnx"].every((f) => existsSync(`${MODELS}/${f}`)) &&
-  existsSync(PHOTOS)
+const hasShared = shared.has("faces over HTTP", ...["version-RFB-640.onnx", "version-RFB-320.onnx", "MobileFaceNet.onnx"].map((f) => `data/models/${f}`), "data/images/faces")
 // Case tables are built at load time: without ../shared they stay empty, and their tests are skipped.
 const photo = (name: string) => (hasShared ? new Uint8Array(readFileSync(`${PHOTOS}/${name}`)) : new Uint8Array(0))
 

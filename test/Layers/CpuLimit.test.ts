@@ -2,10 +2,10 @@ import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Layer, Logger, Schema } from "effect"
-import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import * as Cgroup from "../../src/Layers/Cgroup.js"
 import { CpuLimit, detect, layer, layerTest, type CpuInfo } from "../../src/Layers/CpuLimit.js"
+import * as shared from "../support/shared.js"
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/cgroups/${name}`, import.meta.url))
 const sharedFixtures = fileURLToPath(new URL("../../../shared/checks/fixtures/cgroups", import.meta.url))
@@ -240,7 +240,7 @@ const Expectation = Schema.parseJson(Schema.Struct({
 
 // The acceptance fixtures live outside the product; run them when they are around.
 describe("CpuLimit acceptance fixtures", () => {
-  it.effect.skipIf(!existsSync(sharedFixtures))("every shared case gets an allowed answer", () =>
+  it.effect.skipIf(!shared.has("CpuLimit acceptance fixtures", "checks/fixtures/cgroups"))("every shared case gets an allowed answer", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const cases = yield* fs.readDirectory(sharedFixtures)

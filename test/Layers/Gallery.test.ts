@@ -2,13 +2,14 @@ import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
-import { existsSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import * as Gallery from "../../src/Layers/Gallery.js"
 import * as Tasks from "../../src/Layers/Tasks.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
 import { poolOptions } from "../support/pool.js"
+import * as shared from "../support/shared.js"
 
 /** A unit vector along axis `i` of 128, tilted towards axis `j` by `t`. */
 const unit = (i: number, j = i, t = 0) => {
@@ -138,7 +139,7 @@ describe("Gallery (gallery.json in a temporary folder)", () => {
 
 const MODELS = fileURLToPath(new URL("../../../shared/data/models", import.meta.url))
 const PHOTOS = fileURLToPath(new URL("../../../shared/data/images/faces", import.meta.url))
-const hasShared = existsSync(`${MODELS}/MobileFaceNet.onnx`) && existsSync(`${MODELS}/version-RFB-640.onnx`) && existsSync(PHOTOS)
+const hasShared = shared.has("Gallery with real embeddings", "data/models/MobileFaceNet.onnx", "data/models/version-RFB-640.onnx", "data/images/faces")
 
 const Pool = Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions({ taskTimeout: Duration.seconds(60), settings: WorkerSettings.forTests({ modelsDir: MODELS }) })))
 

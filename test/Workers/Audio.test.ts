@@ -1,15 +1,16 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { existsSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import * as Tasks from "../../src/Layers/Tasks.js"
 import * as WorkerPool from "../../src/Layers/WorkerPool.js"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
 import type { AudioAnalysis, VadOptions } from "../../src/Workers/Protocol.js"
 import { poolOptions } from "../support/pool.js"
+import * as sharedData from "../support/shared.js"
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/audio/${name}`, import.meta.url)))
 const sharedUrl = (name: string) => new URL(`../../../shared/data/audio/${name}`, import.meta.url)
-const hasShared = existsSync(sharedUrl("jfk.flac"))
+const hasShared = sharedData.has("shared audio clips", ...["jfk.flac", "librispeech_198-209-0000.ogg", "robin_whistle_16k.wav", "librispeech_5703-47212-0000.ogg"].map((f) => `data/audio/${f}`))
 const shared = (name: string) => new Uint8Array(readFileSync(sharedUrl(name)))
 
 const MAX_SECONDS = 14

@@ -1,6 +1,6 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -11,11 +11,12 @@ import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
 import type { FaceDetectResult, FaceModel } from "../../src/Workers/Protocol.js"
 import * as UltraFace from "../../src/Workers/UltraFace.js"
 import { poolOptions } from "../support/pool.js"
+import * as shared from "../support/shared.js"
 
 const MODELS = fileURLToPath(new URL("../../../shared/data/models", import.meta.url))
 const PHOTOS = fileURLToPath(new URL("../../../shared/data/images/faces", import.meta.url))
 const FACE_MODELS = ["version-RFB-640.onnx", "version-RFB-320.onnx", "MobileFaceNet.onnx"]
-const hasShared = FACE_MODELS.every((file) => existsSync(path.join(MODELS, file))) && existsSync(PHOTOS)
+const hasShared = shared.has("FaceEngine on real models", ...FACE_MODELS.map((file) => `data/models/${file}`), "data/images/faces")
 // Case tables are built at load time: without ../shared they stay empty, and their tests are skipped.
 const photo = (name: string) => (hasShared ? new Uint8Array(readFileSync(path.join(PHOTOS, name))) : new Uint8Array(0))
 

@@ -9,9 +9,11 @@ import { Effect } from "effect"
 import { existsSync } from "node:fs"
 import { chromium } from "playwright-core"
 import { send, testServer } from "../support/server.js"
+import * as shared from "../support/shared.js"
 import { HttpServer } from "@effect/platform"
 
-const browser = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(existsSync)
+const browser = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(existsSync) ??
+  (shared.skipping("/docs in a browser", "no chromium installed (apt-get install chromium)"), undefined)
 
 const routes = ["/status", "/health/live", "/health/ready", "/metrics", "/v1/ocr", "/v1/audio/analyze", "/v1/faces/detect", "/v1/faces/verify", "/v1/gallery/{personId}", "/v1/jobs", "/v1/jobs/{id}/events", "/v1/loops", "/v1/loops/{name}/run", "/v1/debug/fault"]
 

@@ -6,9 +6,10 @@ import { HttpClientRequest } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import fc from "fast-check"
-import { existsSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
 import { send, testServer } from "../support/server.js"
+import * as shared from "../support/shared.js"
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url)))
 const seeds = [fixture("simple.png"), fixture("testocr.png")]
@@ -51,7 +52,7 @@ const request = fc.oneof(
 
 // The face models live in ../shared (never in the product); without them face endpoints answer 503 ModelUnavailable.
 const models = new URL("../../../shared/data/models", import.meta.url).pathname
-const haveModels = existsSync(models)
+const haveModels = shared.has("fuzz on face routes with real models", "data/models/version-RFB-640.onnx", "data/models/MobileFaceNet.onnx")
 
 layer(testServer({ upload: { maxBody: 1_000_000, maxParts: 8 }, pool: { settings: WorkerSettings.forTests({ modelsDir: models }) } }), { timeout: 300_000, excludeTestServices: true })("fuzz", (it) => {
   it.effect("every answer is a typed 4xx or a result, never a 5xx, and /status still answers", () =>
