@@ -8,14 +8,13 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Clock, Config, Data, DateTime, Duration, Effect, Either, Layer, Ref, Schema } from "effect"
-import * as Tasks from "../Layers/Tasks.js"
+import * as OcrDocument from "../Layers/OcrDocument.js"
 import { WorkerPool } from "../Layers/WorkerPool.js"
-import { OcrResult } from "../Workers/Protocol.js"
 import * as Loop from "./Loop.js"
 import { Loops } from "./Loops.js"
 
 /** `<inbox>/outbox/<file>.json`: the OCR result, the source's name and when it was done. */
-export const InboxResult = Schema.extend(OcrResult, Schema.Struct({ file: Schema.String, processedAt: Schema.String }))
+export const InboxResult = Schema.extend(OcrDocument.OcrResult, Schema.Struct({ file: Schema.String, processedAt: Schema.String }))
 export type InboxResult = typeof InboxResult.Type
 
 /** `<inbox>/failed/<file>.error.json`: why the file was given up on. */
@@ -49,6 +48,8 @@ export interface ScannerOptions {
   readonly concurrency?: number
   /** Larger files go to `failed/` unread (default 20 MiB, the upload limit). */
   readonly maxBytes?: number
+  /** Documents of more pages go to `failed/` unread (default 200, `INFERD_MAX_PAGES`). */
+  readonly maxPages?: number
 }
 
 const imageExtensions = new Set([".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif"])
@@ -60,7 +61,8 @@ export const config = Config.all({
   /** `INFERD_INBOX_INTERVAL`: time between scans (default 5 s). */
   interval: Config.duration("INFERD_INBOX_INTERVAL").pipe(Config.withDefault(Duration.seconds(5)), Config.withDescription("time between inbox scans")),
   /** `INFERD_MAX_BODY`: the HTTP upload limit (default 20 MiB), so the inbox takes no file HTTP would refuse. */
-  maxBytes: Config.integer("INFERD_MAX_BODY").pipe(Config.withDefault(20 * 1024 * 1024))
+  maxBytes: Config.integer("INFERD_MAX_BODY").pipe(Config.withDefault(20 * 1024 * 1024)),
+  maxPages: OcrDocument.maxPages
 })
 
 const now = Effect.map(DateTime.now, DateTime.formatIso)
@@ -101,7 +103,9 @@ export const makeScanner = (options: ScannerOptions) =>
       Effect.gen(function*() {
         if (size > maxBytes) return yield* giveUp(name, "ImageTooLarge", `the file is ${size} bytes, over the ${maxBytes} byte limit`)
         const image = yield* fs.readFile(path.join(dir, name))
-        const answer = yield* Effect.either(pool.submit(Tasks.ocr(image), { priority: "background" }))
+        const answer = yield* Effect.either(
+          OcrDocument.read(pool, image, { maxPages: options.maxPages ?? OcrDocument.defaultMaxPages, priority: "background" })
+        )
         if (Either.isLeft(answer)) {
           const error = answer.left
           // The pool is busy or stopping: the file stays for a later scan, nothing is lost.
@@ -177,8 +181,8 @@ export const makeScanner = (options: ScannerOptions) =>
 
 /** The `inbox` loop, registered in `Loops`, stopped with the layer's scope. */
 export const layer = Layer.scopedDiscard(Effect.gen(function*() {
-  const { dir, interval, maxBytes } = yield* config
-  const scanner = yield* makeScanner({ dir, maxBytes })
+  const { dir, interval, maxBytes, maxPages } = yield* config
+  const scanner = yield* makeScanner({ dir, maxBytes, maxPages })
   // A long backlog is one long scan, so the timeout only guards against a hang.
   const loop = yield* Loop.make({ name: "inbox", interval, body: scanner.scanOnce, attemptTimeout: "1 hour" })
   const loops = yield* Loops

@@ -7,9 +7,9 @@
 import { Config, Context, Duration, Effect, Layer, Option, PubSub, Queue, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import { type Job, type JobKind, JobStore } from "../Layers/JobStore.js"
+import * as OcrDocument from "../Layers/OcrDocument.js"
 import * as Tasks from "../Layers/Tasks.js"
 import { WorkerPool } from "../Layers/WorkerPool.js"
-import type { OcrResult } from "../Workers/Protocol.js"
 import * as Loop from "./Loop.js"
 import { Loops } from "./Loops.js"
 
@@ -39,18 +39,9 @@ export const make = Effect.gen(function*() {
   const update = (id: string, patch: Parameters<typeof store.update>[1]) =>
     Effect.flatMap(store.update(id, patch), Option.match({ onNone: () => Effect.void, onSome: (job) => PubSub.publish(updates, job) }))
 
+  const maxPages = yield* OcrDocument.maxPages
   const ocrPages = (id: string, bytes: Uint8Array) =>
-    Effect.gen(function*() {
-      const first = yield* pool.submit(Tasks.ocr(bytes.slice(), 0), { priority: "background" })
-      yield* update(id, { progress: 1 / first.pages })
-      let done = 1
-      const rest = yield* Effect.forEach(Array.from({ length: first.pages - 1 }, (_, i) => i + 1), (page) =>
-        pool.submit(Tasks.ocr(bytes.slice(), page), { priority: "background" }).pipe(
-          Effect.tap(() => update(id, { progress: ++done / first.pages }))
-        ), { concurrency: "unbounded" })
-      const pages: ReadonlyArray<OcrResult> = [first, ...rest]
-      return first.pages === 1 ? first : { pages: pages.length, text: pages.map((p) => p.text).join("\f"), results: pages }
-    })
+    OcrDocument.read(pool, bytes, { maxPages, priority: "background", progress: (done, total) => update(id, { progress: done / total }) })
 
   const work = (id: string, kind: JobKind, bytes: Uint8Array): Effect.Effect<unknown, unknown> => {
     switch (kind) {

@@ -6,7 +6,8 @@ import { HttpApi, HttpApiEndpoint, HttpApiError, HttpApiGroup, HttpApiSchema, Op
 import { Schema } from "effect"
 import { LoopStatus } from "../Fibers/Loop.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
-import { ImageTooLarge, ImageUndecodable, InferenceFailed, OcrResult } from "../Workers/Protocol.js"
+import { OcrResult, TooManyPages } from "../Layers/OcrDocument.js"
+import { ImageTooLarge, ImageUndecodable, InferenceFailed } from "../Workers/Protocol.js"
 import { AudioApi } from "./AudioApi.js"
 import { FacesApi, GalleryApi } from "./FacesApi.js"
 import { JobsApi } from "./JobsApi.js"
@@ -80,7 +81,8 @@ export class OcrApi extends HttpApiGroup.make("ocr")
   .add(
     HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(TaskParams).addSuccess(OcrResult)
       .annotateContext(Media.uploadBody(Media.image))
-      .annotate(OpenApi.Summary, "Read the text in an image")
+      .annotate(OpenApi.Summary, "Read the text in an image, every page of a multi-page TIFF")
+      .addError(TooManyPages)
   )
   .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
   .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed)

@@ -1,8 +1,8 @@
-/** POST /v1/ocr: the upload goes to a worker as transferred bytes; the main thread never decodes it. */
+/** POST /v1/ocr: the upload goes to the workers as bytes, a page per task; the main thread never decodes it. */
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect } from "effect"
-import * as Tasks from "../Layers/Tasks.js"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import { Duration, Effect } from "effect"
+import * as OcrDocument from "../Layers/OcrDocument.js"
+import { taskTimeout, WorkerPool } from "../Layers/WorkerPool.js"
 import { Jobs } from "../Fibers/Jobs.js"
 import { Api } from "./Api.js"
 import { accepted } from "./JobsHandlers.js"
@@ -14,6 +14,8 @@ export const layer = HttpApiBuilder.group(Api, "ocr", (handlers) =>
     const pool = yield* WorkerPool
     const upload = yield* Upload
     const jobs = yield* Jobs
+    const maxPages = yield* OcrDocument.maxPages
+    const deadline = Duration.toMillis(yield* taskTimeout)
     return handlers.handle("ocr", ({ urlParams }) =>
       Effect.gen(function*() {
         const image = yield* upload.one(Media.image)
@@ -21,6 +23,7 @@ export const layer = HttpApiBuilder.group(Api, "ocr", (handlers) =>
           const job = yield* jobs.submit("ocr", image, "image")
           return accepted(job.id, job.state)
         }
-        return yield* pool.submit(Tasks.ocr(image), { timeout: urlParams.timeoutMs, bytes: image.byteLength })
+        // The deadline is the whole document's, as the client waits for all of it.
+        return yield* OcrDocument.read(pool, image, { maxPages, timeout: Math.min(deadline, urlParams.timeoutMs ?? deadline) })
       }).pipe(Effect.withSpan("ocr")))
   }))

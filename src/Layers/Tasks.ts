@@ -5,7 +5,7 @@
 import type { SerializedWorker } from "@effect/platform/Worker"
 import type { WorkerError } from "@effect/platform/WorkerError"
 import { Effect, Either, Exit, type ParseResult, Schema } from "effect"
-import { AudioAnalyze, type BatchAnswer, type BatchItem, Echo, FaceDetect, type FaceModel, Fault, Ocr, type VadOptions, type WorkerRequest } from "../Workers/Protocol.js"
+import { AudioAnalyze, type BatchAnswer, type BatchItem, Echo, FaceDetect, type FaceModel, Fault, Inspect, Ocr, type VadOptions, type WorkerRequest } from "../Workers/Protocol.js"
 import type { Task } from "./Job.js"
 import type { WorkerCrashed } from "./PoolErrors.js"
 import { ours, settle } from "./WorkerSlot.js"
@@ -56,10 +56,19 @@ const task = <A, SI, E, FI>(
   read: (answer) => read(request, answer)
 })
 
-/** OCR one image (one page of a multi-page one). The bytes are transferred: `image` is detached here once sent. */
+/**
+ * OCR one page (from 1) of an image. Bytes of the caller's own are transferred (`image` is detached here once
+ * sent); bytes in a SharedArrayBuffer are shared, so every page of a document can be sent the same bytes.
+ */
 export const ocr = (image: Uint8Array, page?: number) => {
   const request = new Ocr({ image, page }, unchecked)
   return task("ocr", request, (worker) => worker.executeEffect(request), fresh(image))
+}
+
+/** How many pages a document has (transferred or shared, as for `ocr`). */
+export const inspect = (document: Uint8Array) => {
+  const request = new Inspect({ document }, unchecked)
+  return task("ocr.inspect", request, (worker) => worker.executeEffect(request), fresh(document))
 }
 
 export interface FaceOptions {

@@ -14,8 +14,9 @@ import * as Audio from "./Audio.js"
 import * as Faces from "./Faces.js"
 import * as Tracing from "../Layers/Tracing.js"
 import { inject } from "./Fault.js"
+import { pageCount } from "./Image.js"
 import * as Ocr from "./Ocr.js"
-import { type AudioAnalyze, type Batch, type BatchAnswer, type BatchItem, type Echo, type FaceDetect, type Ocr as OcrRequest, WorkerRequest, WorkerSettings } from "./Protocol.js"
+import { type AudioAnalyze, type Batch, type BatchAnswer, type BatchItem, type Echo, type FaceDetect, type Inspect as InspectRequest, type Ocr as OcrRequest, WorkerRequest, WorkerSettings } from "./Protocol.js"
 
 const settings = Schema.decodeUnknownSync(WorkerSettings)(workerData)
 
@@ -25,7 +26,8 @@ if (settings.niceness > 0) os.setPriority(0, settings.niceness)
 
 // Each span is a child of the caller's: the platform sends the span context with the request.
 const ocr = (request: OcrRequest) =>
-  Effect.flatMap(Ocr.OcrEngine, (engine) => engine.recognize(request.image, request.page)).pipe(Effect.withSpan("worker.ocr"))
+  Effect.flatMap(Ocr.OcrEngine, (engine) => engine.recognize(request.image, request.page ?? 1)).pipe(Effect.withSpan("worker.ocr"))
+const inspect = (request: InspectRequest) => pageCount(request.document).pipe(Effect.withSpan("worker.inspect"))
 const faces = ({ image, ...options }: FaceDetect) =>
   Effect.flatMap(Faces.FaceEngine, (engine) => engine.detect(image, options)).pipe(Effect.withSpan("worker.faces"))
 const audio = (request: AudioAnalyze) =>
@@ -44,6 +46,7 @@ type Engines = Ocr.OcrEngine | Faces.FaceEngine | Audio.AudioEngine
 const item = (request: BatchItem): Effect.Effect<BatchAnswer, never, Engines> => {
   switch (request._tag) {
     case "Ocr": return answer(request, ocr(request))
+    case "Inspect": return answer(request, inspect(request))
     case "FaceDetect": return answer(request, faces(request))
     case "AudioAnalyze": return answer(request, audio(request))
     case "Warmup": return answer(request, warmup)
@@ -71,6 +74,7 @@ const batch = ({ items, traces }: Batch) =>
 
 const Handlers = WorkerRunner.layerSerialized(WorkerRequest, {
   Ocr: ocr,
+  Inspect: inspect,
   FaceDetect: faces,
   AudioAnalyze: audio,
   Warmup: () => warmup,

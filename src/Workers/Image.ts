@@ -38,7 +38,7 @@ export const measure = (bytes: Uint8Array, maxPixels: number, page: number) =>
       const { width, height, autoOrient, pages = 1 } = metadata
       const w = autoOrient?.width ?? width ?? 0
       const h = autoOrient?.height ?? height ?? 0
-      if (page >= pages) return Effect.fail(new ImageUndecodable({ message: `the document has no page ${page} (it has ${pages})` }))
+      if (page >= pages) return Effect.fail(new ImageUndecodable({ message: `the document has no page ${page + 1} (it has ${pages})` }))
       if (w <= 0 || h <= 0) return Effect.fail(new ImageUndecodable({ message: `the image has no pixels (${w}x${h})` }))
       if (w * h > maxPixels) {
         return Effect.fail(new ImageTooLarge({
@@ -50,6 +50,12 @@ export const measure = (bytes: Uint8Array, maxPixels: number, page: number) =>
       }
       return Effect.succeed({ width: w, height: h, pages, format: metadata.format, channels: metadata.channels ?? 0, orientation: metadata.orientation ?? 1 })
     })
+  )
+
+/** Pages in a document (a multi-page TIFF), from its header alone. */
+export const pageCount = (bytes: Uint8Array) =>
+  Effect.tryPromise({ try: () => sharp(bytes, { limitInputPixels: false }).metadata(), catch: undecodable }).pipe(
+    Effect.map((metadata) => ({ pages: metadata.pages ?? 1 }))
   )
 
 const IEND = [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]

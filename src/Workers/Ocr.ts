@@ -7,10 +7,11 @@ import { Context, Effect, Layer, Scope } from "effect"
 import Tesseract from "tesseract.js"
 import { canaryImage } from "./CanaryImage.js"
 import { measure, readableAsIs, toPng } from "./Image.js"
-import { type ImageTooLarge, type ImageUndecodable, InferenceFailed, type OcrResult, type OcrWord, type WorkerSettings } from "./Protocol.js"
+import { type ImageTooLarge, type ImageUndecodable, InferenceFailed, type OcrPage, type OcrWord, type WorkerSettings } from "./Protocol.js"
 
 export interface OcrEngineService {
-  readonly recognize: (image: Uint8Array, page?: number) => Effect.Effect<OcrResult, ImageUndecodable | ImageTooLarge | InferenceFailed>
+  /** Reads page `page` (from 1) of the image. */
+  readonly recognize: (image: Uint8Array, page: number) => Effect.Effect<OcrPage, ImageUndecodable | ImageTooLarge | InferenceFailed>
   /** Creates the engine and reads one small page: the first page after start is 1.4–2x slower. */
   readonly warmup: Effect.Effect<void, InferenceFailed>
 }
@@ -67,17 +68,17 @@ export const make = (settings: WorkerSettings) =>
     // tesseract.js takes a Buffer: a view of the same bytes, which it copies to its own thread.
     const read = (image: Uint8Array) =>
       use((worker) => worker.recognize(Buffer.from(image.buffer, image.byteOffset, image.byteLength), {}, { text: true, tsv: true }))
-    const recognize = (image: Uint8Array, page = 0) =>
+    const recognize = (image: Uint8Array, page: number) =>
       Effect.gen(function*() {
         const start = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-        const header = yield* measure(image, settings.maxPixels, page)
-        const viaPng = Effect.flatMap(toPng(image, settings.maxPixels, page), read)
+        // sharp counts pages from 0.
+        const header = yield* measure(image, settings.maxPixels, page - 1)
+        const viaPng = Effect.flatMap(toPng(image, settings.maxPixels, page - 1), read)
         // What leptonica refuses to read as it is takes the PNG path, where a broken file gets its typed error.
         const { data } = yield* readableAsIs(image, header) ? Effect.orElse(read(image), () => viaPng) : viaPng
         const end = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
         return {
           page,
-          pages: header.pages,
           text: data.text,
           confidence: data.confidence,
           words: words(data.tsv),

@@ -38,10 +38,12 @@ export const BoundingBox = Schema.Struct({ x0: Schema.Number, y0: Schema.Number,
 export const OcrWord = Schema.Struct({ text: Schema.String, confidence: Schema.Number, bbox: BoundingBox })
 export type OcrWord = typeof OcrWord.Type
 
-export const OcrResult = Schema.Struct({
-  /** The page read (0-based) and how many the document has: multi-page TIFFs are read a page per task. */
-  page: Schema.Number,
-  pages: Schema.Number,
+/**
+ * One page as a worker read it. `page` counts from 1; `confidence` is tesseract's mean word confidence (0–100);
+ * boxes are in the page's upright pixels; `durationMs` is the worker's time on the page.
+ */
+export const OcrPage = Schema.Struct({
+  page: Schema.Int,
   text: Schema.String,
   confidence: Schema.Number,
   words: Schema.Array(OcrWord),
@@ -49,7 +51,17 @@ export const OcrResult = Schema.Struct({
   height: Schema.Number,
   durationMs: Schema.Number
 })
-export type OcrResult = typeof OcrResult.Type
+export type OcrPage = typeof OcrPage.Type
+
+/**
+ * Input bytes that cross to a worker without a copy: transferred when they are the sender's own (its buffer
+ * detaches), shared when they live in a SharedArrayBuffer, as a document read a page per task does, so its
+ * pages need neither a copy each nor a transfer that only the first could make.
+ */
+export const SharedOrTransferred = Transferable.schema(
+  Schema.Uint8ArrayFromSelf,
+  (bytes) => bytes.buffer instanceof SharedArrayBuffer ? [] : [bytes.buffer]
+)
 
 /** A model the request needs is not installed; `fix` is the command that installs it. */
 export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()(
@@ -78,11 +90,18 @@ export class AudioTooLong extends Schema.TaggedError<AudioTooLong>()(
  */
 const ImageFailures = Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, WorkerError)
 
-/** OCR one image (one page of it: default the first). The bytes are transferred to the worker, not copied. */
+/** OCR one page of an image or document (default the first). */
 export class Ocr extends Schema.TaggedRequest<Ocr>()("Ocr", {
   failure: ImageFailures,
-  success: OcrResult,
-  payload: { image: Transferable.Uint8Array, page: Schema.optional(Schema.Int.pipe(Schema.nonNegative())) }
+  success: OcrPage,
+  payload: { image: SharedOrTransferred, page: Schema.optional(Schema.Int.pipe(Schema.positive())) }
+}) {}
+
+/** How many pages a document has, read from its structure before any page is decoded. */
+export class Inspect extends Schema.TaggedRequest<Inspect>()("Inspect", {
+  failure: ImageFailures,
+  success: Schema.Struct({ pages: Schema.Int }),
+  payload: { document: SharedOrTransferred }
 }) {}
 
 export const FaceBox = Schema.Struct({ x: Schema.Number, y: Schema.Number, width: Schema.Number, height: Schema.Number })
@@ -174,7 +193,7 @@ export class Fault extends Schema.TaggedRequest<Fault>()("Fault", {
 }) {}
 
 /** Every request a caller can send on its own, and so also inside a Batch. */
-export const BatchItem = Schema.Union(Ocr, FaceDetect, AudioAnalyze, Warmup, Echo, Fault)
+export const BatchItem = Schema.Union(Ocr, Inspect, FaceDetect, AudioAnalyze, Warmup, Echo, Fault)
 export type BatchItem = typeof BatchItem.Type
 
 /** The caller's span context `[traceId, spanId, sampled]`, so each item's worker span joins its own trace. */

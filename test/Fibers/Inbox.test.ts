@@ -10,7 +10,7 @@ import * as Inbox from "../../src/Fibers/Inbox.js"
 import { Loops, layer as LoopsLayer } from "../../src/Fibers/Loops.js"
 import { ShuttingDown } from "../../src/Layers/PoolErrors.js"
 import { WorkerPool } from "../../src/Layers/WorkerPool.js"
-import { ImageUndecodable, type OcrResult, type WorkerRequest } from "../../src/Workers/Protocol.js"
+import { ImageUndecodable, type OcrPage, type WorkerRequest } from "../../src/Workers/Protocol.js"
 
 /**
  * A pool double whose worker reads the "image" as text: `undecodable` fails like a corrupt image, `crash` like
@@ -20,13 +20,13 @@ import { ImageUndecodable, type OcrResult, type WorkerRequest } from "../../src/
 const makePool = Effect.gen(function*() {
   const calls = yield* Ref.make<ReadonlyArray<string>>([])
   const stopping = yield* Ref.make(false)
-  const ocr = (image: Uint8Array): Effect.Effect<OcrResult, ImageUndecodable | WorkerError> =>
+  const ocr = (image: Uint8Array): Effect.Effect<OcrPage, ImageUndecodable | WorkerError> =>
     Effect.gen(function*() {
       const text = new TextDecoder().decode(image)
       yield* Ref.update(calls, (all) => [...all, text])
       if (text === "undecodable") return yield* new ImageUndecodable({ message: "not an image" })
       if (text === "crash") return yield* new WorkerError({ reason: "unknown", cause: "exited with code 1" })
-      return { page: 0, pages: 1, text, confidence: 91, words: [], width: 10, height: 10, durationMs: 5 }
+      return { page: 1, text, confidence: 91, words: [], width: 10, height: 10, durationMs: 5 }
     })
   // The one cast: the platform types each request's result through a conditional type a double cannot satisfy.
   const worker = { id: 0, execute: () => Stream.die("unused"), executeEffect: (request: WorkerRequest) => request._tag === "Ocr" ? ocr(request.image) : Effect.die(request._tag) } as SerializedWorker<WorkerRequest>

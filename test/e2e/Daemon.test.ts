@@ -36,15 +36,15 @@ describe("inferd serve (child process)", () => {
     try {
       expect(await ready(second), second.log()).toBe(true)
       for (const id of ids) {
-        let job: { state: string; result?: { pages: number; results: Array<{ text: string }> } } = { state: "queued" }
+        let job: { state: string; result?: { pages: Array<{ page: number; text: string }> } } = { state: "queued" }
         const until = Date.now() + 60_000
         while (job.state !== "done" && job.state !== "failed" && Date.now() < until) {
           job = (await (await fetch(`${second.base}/v1/jobs/${id}`)).json()) as typeof job
           await new Promise((r) => setTimeout(r, 200))
         }
         expect(job.state, `${id}: ${JSON.stringify(job)}`).toBe("done")
-        expect(job.result?.pages).toBe(2)
-        expect(job.result?.results[1]?.text).toContain("Tesseract.js")
+        expect(job.result?.pages.map((p) => p.page)).toEqual([1, 2])
+        expect(job.result?.pages[1]?.text).toContain("Tesseract.js")
       }
     } finally {
       second.child.kill("SIGTERM")
