@@ -113,7 +113,7 @@ export const makeScanner = (options: ScannerOptions) =>
           // Bad input, a crash, a timeout or an engine failure: retrying every scan would only repeat it.
           return yield* giveUp(name, error._tag, error.message)
         }
-        const result: InboxResult = { ...answer.right, file: name, processedAt: yield* now }
+        const result: InboxResult = { ...answer.right.result, file: name, processedAt: yield* now }
         yield* writeAtomically(path.join(outbox, `${name}.json`), result)
         yield* fs.rename(path.join(dir, name), path.join(done, name))
         return "done" as const

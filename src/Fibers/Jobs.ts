@@ -41,7 +41,9 @@ export const make = Effect.gen(function*() {
 
   const maxPages = yield* OcrDocument.maxPages
   const ocrPages = (id: string, bytes: Uint8Array) =>
-    OcrDocument.read(pool, bytes, { maxPages, priority: "background", progress: (done, total) => update(id, { progress: done / total }) })
+    OcrDocument.read(pool, bytes, { maxPages, priority: "background", progress: (done, total) => update(id, { progress: done / total }) }).pipe(
+      Effect.map((read) => read.result)
+    )
 
   const work = (id: string, kind: JobKind, bytes: Uint8Array): Effect.Effect<unknown, unknown> => {
     switch (kind) {

@@ -6,13 +6,10 @@ import { HttpApi, HttpApiEndpoint, HttpApiError, HttpApiGroup, HttpApiSchema, Op
 import { Schema } from "effect"
 import { LoopStatus } from "../Fibers/Loop.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
-import { OcrResult, TooManyPages } from "../Layers/OcrDocument.js"
-import { ImageTooLarge, ImageUndecodable, InferenceFailed } from "../Workers/Protocol.js"
 import { AudioApi } from "./AudioApi.js"
 import { FacesApi, GalleryApi } from "./FacesApi.js"
 import { JobsApi } from "./JobsApi.js"
-import * as Media from "./Media.js"
-import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
+import { OcrApi } from "./OcrApi.js"
 
 /** Not ready to take traffic: no worker up yet, or the canary failing. */
 export class NotReady extends Schema.TaggedError<NotReady>()(
@@ -75,19 +72,6 @@ export const TaskParams = Schema.Struct({
   /** `?async=true`: answer 202 with a job (see /v1/jobs) instead of waiting for the result. */
   async: Schema.optional(Schema.BooleanFromString)
 })
-
-/** OCR; the group's errors are what any endpoint that runs an upload on the pool can answer. */
-export class OcrApi extends HttpApiGroup.make("ocr")
-  .add(
-    HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(TaskParams).addSuccess(OcrResult)
-      .annotateContext(Media.uploadBody(Media.image))
-      .annotate(OpenApi.Summary, "Read the text in an image, every page of a multi-page TIFF")
-      .addError(TooManyPages)
-  )
-  .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
-  .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed)
-  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
-{}
 
 const LoopName = Schema.Struct({ name: Schema.String })
 

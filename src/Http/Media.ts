@@ -34,6 +34,16 @@ export const image: MediaKind<ImageUndecodable> = {
   undecodable: (message) => new ImageUndecodable({ message })
 }
 
+/** What OCR reads: any image, or a PDF (whose signature may follow up to a kilobyte of anything). */
+export const document: MediaKind<ImageUndecodable> = {
+  noun: "image or PDF",
+  types: [...image.types, "application/pdf"],
+  sniff: (bytes) =>
+    Option.orElse(image.sniff(bytes), () =>
+      Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 1024)).includes("%PDF-") ? Option.some("application/pdf") : Option.none()),
+  undecodable: (message) => new ImageUndecodable({ message })
+}
+
 export const audio: MediaKind<AudioUndecodable> = {
   noun: "audio file",
   types: ["audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "audio/flac", "audio/x-flac", "audio/ogg", "audio/mpeg", "audio/mp3"],

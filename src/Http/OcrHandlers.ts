@@ -1,8 +1,12 @@
-/** POST /v1/ocr: the upload goes to the workers as bytes, a page per task; the main thread never decodes it. */
-import { HttpApiBuilder } from "@effect/platform"
+/**
+ * POST /v1/ocr: the upload goes to the workers as bytes, a page per task, and the answer is written in the
+ * format asked for; the main thread never decodes or renders anything. GET /v1/ocr/languages.
+ */
+import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Duration, Effect } from "effect"
 import * as OcrDocument from "../Layers/OcrDocument.js"
 import { taskTimeout, WorkerPool } from "../Layers/WorkerPool.js"
+import { installedLanguages } from "../Layers/WorkerSettings.js"
 import { Jobs } from "../Fibers/Jobs.js"
 import { Api } from "./Api.js"
 import { accepted } from "./JobsHandlers.js"
@@ -16,14 +20,23 @@ export const layer = HttpApiBuilder.group(Api, "ocr", (handlers) =>
     const jobs = yield* Jobs
     const maxPages = yield* OcrDocument.maxPages
     const deadline = Duration.toMillis(yield* taskTimeout)
-    return handlers.handle("ocr", ({ urlParams }) =>
-      Effect.gen(function*() {
-        const image = yield* upload.one(Media.image)
-        if (urlParams.async === true) {
-          const job = yield* jobs.submit("ocr", image, "image")
-          return accepted(job.id, job.state)
-        }
-        // The deadline is the whole document's, as the client waits for all of it.
-        return yield* OcrDocument.read(pool, image, { maxPages, timeout: Math.min(deadline, urlParams.timeoutMs ?? deadline) })
-      }).pipe(Effect.withSpan("ocr")))
+    const languages = installedLanguages()
+    return handlers
+      .handle("ocr", ({ urlParams: { async, timeoutMs, ...ocr } }) =>
+        Effect.gen(function*() {
+          yield* OcrDocument.checkLanguages(ocr.lang, languages)
+          const document = yield* upload.one(Media.document)
+          if (async === true) {
+            const job = yield* jobs.submit("ocr", document, "image")
+            return accepted(job.id, job.state)
+          }
+          // The deadline is the whole document's, as the client waits for all of it.
+          const read = yield* OcrDocument.read(pool, document, { maxPages, ocr, timeout: Math.min(deadline, timeoutMs ?? deadline) })
+          if (ocr.format === "json") return read.result
+          const { body, contentType } = yield* OcrDocument.output(pool, read, ocr.format)
+          return typeof body === "string"
+            ? HttpServerResponse.text(body, { contentType })
+            : HttpServerResponse.uint8Array(body, { contentType })
+        }).pipe(Effect.withSpan("ocr")))
+      .handle("languages", () => Effect.succeed({ languages: Object.keys(languages).sort(), default: "eng" }))
   }))

@@ -1,12 +1,13 @@
 /**
- * OCR of a whole document: a multi-page TIFF is read a page per task, its pages spread across the pool and put
- * back in order into one answer. Synchronous requests, jobs, the inbox and the CLI all answer this shape;
- * `assemble` alone serves callers that run the pages themselves.
+ * OCR of a whole document: a multi-page TIFF or a PDF is read a page per task, its pages spread across the
+ * pool and put back in order into one answer, then written in the format asked for. Synchronous requests,
+ * jobs, the inbox and the CLI all answer this shape; `assemble` and `output` alone serve callers that run
+ * the pages themselves.
  */
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Clock, Config, Duration, Effect, Option, Schema } from "effect"
 import * as Media from "../Http/Media.js"
-import { OcrPage, OcrWord } from "../Workers/Protocol.js"
+import { defaultOcrOptions, type OcrFormat, type OcrOptions, OcrPage, OcrWord, type PageReading } from "../Workers/Protocol.js"
 import type { Task } from "./Job.js"
 import { timedOut } from "./PoolErrors.js"
 import type { Priority } from "./TaskQueue.js"
@@ -19,6 +20,24 @@ export class TooManyPages extends Schema.TaggedError<TooManyPages>()(
   { message: Schema.String, pages: Schema.Number, maxPages: Schema.Number },
   HttpApiSchema.annotations({ status: 413 })
 ) {}
+
+/** A language asked for is not installed; `available` lists those that are. */
+export class UnknownLanguage extends Schema.TaggedError<UnknownLanguage>()(
+  "UnknownLanguage",
+  { message: Schema.String, unknown: Schema.Array(Schema.String), available: Schema.Array(Schema.String) },
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
+/** Fails unless every language of `lang` (`eng+deu`) is installed. */
+export const checkLanguages = (lang: string, installed: Readonly<Record<string, string>>) => {
+  const unknown = lang.split("+").filter((code) => installed[code] === undefined)
+  const available = Object.keys(installed).sort()
+  return unknown.length === 0 ? Effect.void : Effect.fail(new UnknownLanguage({
+    message: `language ${unknown.join(", ")} is not installed; installed: ${available.join(", ")} (npm i @tesseract.js-data/<code> adds one)`,
+    unknown,
+    available
+  }))
+}
 
 /** A word of the document, with the page (from 1) its box is on. */
 export const DocumentWord = Schema.extend(OcrWord, Schema.Struct({ page: Schema.Int }))
@@ -46,7 +65,9 @@ export type OcrResult = typeof OcrResult.Type
 
 /** One answer out of pages read separately, given in any order. */
 export const assemble = (pages: ReadonlyArray<OcrPage>): OcrResult => {
-  const ordered = [...pages].sort((a, b) => a.page - b.page)
+  const ordered = [...pages].sort((a, b) => a.page - b.page).map(
+    ({ confidence, durationMs, height, page, source, text, width, words }): OcrPage => ({ page, source, text, confidence, words, width, height, durationMs })
+  )
   const words = ordered.reduce((n, page) => n + page.words.length, 0)
   return {
     text: ordered.map((page) => page.text).join("\f"),
@@ -64,6 +85,8 @@ export const assemble = (pages: ReadonlyArray<OcrPage>): OcrResult => {
 export interface ReadOptions {
   /** Documents of more pages are refused before any page is read (`INFERD_MAX_PAGES`). */
   readonly maxPages: number
+  /** How to read it (languages, dpi, format…); the defaults when absent. */
+  readonly ocr?: OcrOptions
   readonly priority?: Priority
   /** The whole document's deadline: each page gets what is left of it. Without it, each page has the pool's. */
   readonly timeout?: Duration.DurationInput
@@ -72,13 +95,20 @@ export interface ReadOptions {
 }
 
 /** Formats that hold several pages; any other image is read as one page. */
-const paged = (bytes: Uint8Array) => Option.contains(Media.image.sniff(bytes), "image/tiff")
+const paged = (bytes: Uint8Array) => Option.exists(Media.document.sniff(bytes), (type) => type === "image/tiff" || type === "application/pdf")
 
 /** The bytes in shared memory: every page's task is handed the same bytes, without a copy each. */
 const shared = (bytes: Uint8Array) => {
   const copy = new Uint8Array(new SharedArrayBuffer(bytes.byteLength))
   copy.set(bytes)
   return copy
+}
+
+/** A document as read: the answer, each page's own reading, and the PDF it was, for a searchable copy. */
+export interface Read {
+  readonly result: OcrResult
+  readonly readings: ReadonlyArray<PageReading>
+  readonly pdf: Uint8Array | undefined
 }
 
 /**
@@ -97,11 +127,13 @@ export const read = (pool: WorkerPoolService, bytes: Uint8Array, options: ReadOp
         return left <= 0 ? Effect.fail(timedOut(totalMs)) : pool.submit(task, { priority: options.priority, bytes: held, timeout: left })
       })
     const report = (done: number, total: number) => options.progress?.(done, total) ?? Effect.void
+    const ocr = options.ocr ?? defaultOcrOptions
+    const done = (readings: ReadonlyArray<PageReading>, pdf: Uint8Array | undefined): Read => ({ result: assemble(readings), readings, pdf })
 
     if (!paged(bytes)) {
-      const page = yield* submit(Tasks.ocr(bytes), bytes.byteLength)
+      const page = yield* submit(Tasks.ocr(bytes, 1, ocr), bytes.byteLength)
       yield* report(1, 1)
-      return assemble([page])
+      return done([page], undefined)
     }
     const document = shared(bytes)
     const { pages } = yield* submit(Tasks.inspect(document), document.byteLength)
@@ -113,15 +145,63 @@ export const read = (pool: WorkerPoolService, bytes: Uint8Array, options: ReadOp
       })
     }
     const concurrency = Math.min(pages, (yield* pool.stats).size)
-    let done = 0
-    const results = yield* Effect.forEach(
+    let read = 0
+    const readings = yield* Effect.forEach(
       Array.from({ length: pages }, (_, i) => i + 1),
       // The shared bytes are held once, by the pages in flight together.
-      (page) => Effect.tap(submit(Tasks.ocr(document, page), Math.ceil(document.byteLength / concurrency)), () => report(++done, pages)),
+      (page) => Effect.tap(submit(Tasks.ocr(document, page, ocr), Math.ceil(document.byteLength / concurrency)), () => report(++read, pages)),
       { concurrency }
     )
-    return assemble(results)
+    return done(readings, Option.contains(Media.document.sniff(bytes), "application/pdf") ? document : undefined)
   }).pipe(Effect.catchTag("TaskTimeout", (error) => Effect.fail(options.timeout === undefined ? error : timedOut(Duration.toMillis(options.timeout)))))
+
+const hocrHead = `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">
+ <head>
+  <title></title>
+  <meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>
+  <meta name="ocr-system" content="tesseract.js (inferd)"/>
+  <meta name="ocr-capabilities" content="ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf"/>
+ </head>
+ <body>
+`
+
+const tsvHead = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n"
+
+/** A document written out: its bytes or text, and their Content-Type. */
+export interface Output {
+  readonly contentType: string
+  readonly body: string | Uint8Array
+}
+
+/** The file extension of each format, as the CLI and the inbox name their results. */
+export const extensions: Record<OcrFormat, string> = { json: "json", text: "txt", hocr: "hocr", tsv: "tsv", pdf: "pdf" }
+
+/**
+ * The read document in `format`: JSON, its text (pages apart by form feeds), one hOCR document, one TSV with
+ * tesseract's header row, or one searchable PDF (written by a worker).
+ */
+export const output = (pool: WorkerPoolService, read: Read, format: OcrFormat, priority?: Priority) => {
+  switch (format) {
+    case "json":
+      return Effect.succeed<Output>({ contentType: "application/json", body: JSON.stringify(read.result) })
+    case "text":
+      return Effect.succeed<Output>({ contentType: "text/plain; charset=utf-8", body: read.result.text })
+    case "hocr":
+      return Effect.succeed<Output>({
+        contentType: "application/xhtml+xml; charset=utf-8",
+        body: `${hocrHead}${read.readings.map((page) => page.hocr ?? "").join("")} </body>\n</html>\n`
+      })
+    case "tsv":
+      return Effect.succeed<Output>({ contentType: "text/tab-separated-values; charset=utf-8", body: tsvHead + read.readings.map((page) => page.tsv ?? "").join("") })
+    case "pdf":
+      return Effect.map(
+        pool.submit(Tasks.searchablePdf(read.pdf, read.readings.map(({ page, pdf }) => ({ page, pdf }))), { priority }),
+        ({ pdf }): Output => ({ contentType: "application/pdf", body: pdf })
+      )
+  }
+}
 
 export const defaultMaxPages = 200
 

@@ -26,6 +26,8 @@ export interface Header {
   readonly channels: number
   /** EXIF orientation, 1 (or absent) when the pixels are stored upright. */
   readonly orientation: number
+  /** Pixels per inch, where the file says. */
+  readonly density: number | undefined
 }
 
 /**
@@ -48,7 +50,7 @@ export const measure = (bytes: Uint8Array, maxPixels: number, page: number) =>
           maxPixels
         }))
       }
-      return Effect.succeed({ width: w, height: h, pages, format: metadata.format, channels: metadata.channels ?? 0, orientation: metadata.orientation ?? 1 })
+      return Effect.succeed({ width: w, height: h, pages, format: metadata.format, channels: metadata.channels ?? 0, orientation: metadata.orientation ?? 1, density: metadata.density })
     })
   )
 

@@ -26,7 +26,7 @@ const makePool = Effect.gen(function*() {
       yield* Ref.update(calls, (all) => [...all, text])
       if (text === "undecodable") return yield* new ImageUndecodable({ message: "not an image" })
       if (text === "crash") return yield* new WorkerError({ reason: "unknown", cause: "exited with code 1" })
-      return { page: 1, text, confidence: 91, words: [], width: 10, height: 10, durationMs: 5 }
+      return { page: 1, source: "ocr" as const, text, confidence: 91, words: [], width: 10, height: 10, durationMs: 5 }
     })
   // The one cast: the platform types each request's result through a conditional type a double cannot satisfy.
   const worker = { id: 0, execute: () => Stream.die("unused"), executeEffect: (request: WorkerRequest) => request._tag === "Ocr" ? ocr(request.image) : Effect.die(request._tag) } as SerializedWorker<WorkerRequest>

@@ -204,7 +204,7 @@ describe("Loops", () => {
 /** A pool whose only worker answers every OCR with `text` after 300 ms of virtual time. */
 const poolAnswering = (text: string) => {
   const ocr = (): Effect.Effect<OcrPage> =>
-    Effect.as(Effect.sleep("300 millis"), { page: 1, text, confidence: 90, words: [], width: 320, height: 180, durationMs: 300 })
+    Effect.as(Effect.sleep("300 millis"), { page: 1, source: "ocr" as const, text, confidence: 90, words: [], width: 320, height: 180, durationMs: 300 })
   // The one cast: the platform types each request's result through a conditional type a double cannot satisfy.
   const worker = { id: 0, execute: () => Stream.die("unused"), executeEffect: (request: WorkerRequest) => request._tag === "Ocr" ? ocr() : Effect.die(request._tag) } as SerializedWorker<WorkerRequest>
   return Layer.succeed(WorkerPool, WorkerPool.of({

@@ -9,6 +9,7 @@ import type { OcrPage, WorkerRequest } from "../../src/Workers/Protocol.js"
 
 const page = (n: number, words: number, confidence: number, width = 100, height = 50): OcrPage => ({
   page: n,
+  source: "ocr",
   text: `page ${n}\n`,
   confidence,
   words: Array.from({ length: words }, (_, i) => ({ text: `w${i}`, confidence, bbox: { x0: i, y0: 0, x1: i + 1, y1: 1 } })),
@@ -73,7 +74,7 @@ describe("OcrDocument.read", () => {
       const fiber = yield* Effect.fork(OcrDocument.read(pool, tiff, { maxPages: 200, progress: (done) => Effect.sync(() => progress.push(done)) }))
       yield* TestClock.adjust("10 seconds")
       const result = yield* fiber
-      assert.deepStrictEqual(result.pages.map((p) => p.page), Array.from({ length: 40 }, (_, i) => i + 1))
+      assert.deepStrictEqual(result.result.pages.map((p) => p.page), Array.from({ length: 40 }, (_, i) => i + 1))
       assert.strictEqual(most(), 3)
       assert.deepStrictEqual(progress, Array.from({ length: 40 }, (_, i) => i + 1))
     }))

@@ -1,0 +1,50 @@
+/**
+ * The OCR group: `POST /v1/ocr` reads an image or a PDF, every page of it, in the languages and format the
+ * query asks for; `GET /v1/ocr/languages` lists the languages installed.
+ */
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { OcrResult, TooManyPages, UnknownLanguage } from "../Layers/OcrDocument.js"
+import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
+import { DocumentUnreadable, ImageTooLarge, ImageUndecodable, InferenceFailed, OcrFormat } from "../Workers/Protocol.js"
+import * as Media from "./Media.js"
+import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
+
+const integer = (min: number, max: number) => Schema.NumberFromString.pipe(Schema.int(), Schema.between(min, max))
+
+/**
+ * The query: `lang` (tesseract's codes joined by `+`, default `eng`), `psm` (page segmentation mode 0–13,
+ * tesseract.js's own by default), `dpi` (what PDF pages are rendered at, 36–600, default 300), `ocr`
+ * (`auto`: a PDF page with text answers from its text layer; `force`: OCR every page), `format` (`json`,
+ * `text`, `hocr`, `tsv`, `pdf`), `timeoutMs` (the whole document's deadline, capped by `INFERD_TASK_TIMEOUT`)
+ * and `async`. Out of range is a 400.
+ */
+export const OcrParams = Schema.Struct({
+  lang: Schema.optionalWith(Schema.String.pipe(Schema.pattern(/^[a-z][a-z0-9_]*(\+[a-z][a-z0-9_]*)*$/)), { default: () => "eng" }),
+  psm: Schema.optional(integer(0, 13)),
+  dpi: Schema.optionalWith(integer(36, 600), { default: () => 300 }),
+  ocr: Schema.optionalWith(Schema.Literal("auto", "force"), { default: () => "auto" as const }),
+  format: Schema.optionalWith(OcrFormat, { default: () => "json" as const }),
+  timeoutMs: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive())),
+  /** `?async=true`: answer 202 with a job (see /v1/jobs) instead of waiting for the result. */
+  async: Schema.optional(Schema.BooleanFromString)
+})
+
+export const Languages = Schema.Struct({ languages: Schema.Array(Schema.String), default: Schema.String })
+
+export class OcrApi extends HttpApiGroup.make("ocr")
+  .add(
+    HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(OcrParams).addSuccess(OcrResult)
+      .annotateContext(Media.uploadBody(Media.document))
+      .annotate(OpenApi.Summary, "Read the text of an image or a PDF, every page of it")
+      .annotate(OpenApi.Description, "`?format=text|hocr|tsv|pdf` answers `text/plain`, hOCR (`application/xhtml+xml`), TSV with tesseract's header row, or a searchable PDF instead of JSON.")
+      .addError(TooManyPages).addError(UnknownLanguage).addError(DocumentUnreadable)
+  )
+  .add(
+    HttpApiEndpoint.get("languages", "/v1/ocr/languages").addSuccess(Languages)
+      .annotate(OpenApi.Summary, "The OCR languages installed (`npm i @tesseract.js-data/<code>` adds one)")
+  )
+  .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
+  .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed)
+  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
+{}
