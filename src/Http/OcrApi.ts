@@ -19,8 +19,15 @@ const integer = (min: number, max: number) => Schema.NumberFromString.pipe(Schem
  * `text`, `hocr`, `tsv`, `pdf`), `timeoutMs` (the whole document's deadline, capped by `INFERD_TASK_TIMEOUT`)
  * and `async`. Out of range is a 400.
  */
+/** tesseract's `eng+deu`; a `+` left unescaped in a query reads as a space, so a space joins them too. */
+const Lang = Schema.transform(
+  Schema.String.pipe(Schema.pattern(/^[a-z][a-z0-9_]*([+ ][a-z][a-z0-9_]*)*$/)),
+  Schema.String,
+  { strict: true, decode: (lang) => lang.replace(/ /g, "+"), encode: (lang) => lang }
+)
+
 export const OcrParams = Schema.Struct({
-  lang: Schema.optionalWith(Schema.String.pipe(Schema.pattern(/^[a-z][a-z0-9_]*(\+[a-z][a-z0-9_]*)*$/)), { default: () => "eng" }),
+  lang: Schema.optionalWith(Lang, { default: () => "eng" }),
   psm: Schema.optional(integer(0, 13)),
   dpi: Schema.optionalWith(integer(36, 600), { default: () => 300 }),
   ocr: Schema.optionalWith(Schema.Literal("auto", "force"), { default: () => "auto" as const }),
