@@ -64,30 +64,30 @@ export const make = (settings: WorkerSettings) =>
       return worker
     }
 
-    const send = (request: Request, transfer: ReadonlyArray<ArrayBuffer> = []) =>
+    const send = (request: Request, timeoutMs: number, overrun: string) =>
       Effect.async<RenderReply>((resume) => {
         thread ??= spawn()
         const id = next++
-        const timer = setTimeout(() =>
-          stop({ reason: "too-complex", message: `the PDF took over ${settings.pageTimeoutMs} ms to render (INFERD_PDF_PAGE_TIMEOUT)` }), settings.pageTimeoutMs)
+        const timer = setTimeout(() => stop({ reason: overrun === "" ? "too-complex" : "broken", message: overrun || `the PDF took over ${timeoutMs} ms to render (INFERD_PDF_PAGE_TIMEOUT)` }), timeoutMs)
         pending.set(id, (reply) => {
           clearTimeout(timer)
           resume(Effect.succeed(reply))
         })
-        thread.postMessage({ ...request, id }, [...transfer])
+        thread.postMessage({ ...request, id })
       })
 
     const call = (request: Request) =>
       Effect.gen(function*() {
         yield* start
-        const reply = yield* send(request)
+        const reply = yield* send(request, settings.pageTimeoutMs, "")
         return reply.ok ? reply.value : yield* Effect.fail(typed(reply.error, settings.maxPixels))
       })
 
     // One self-test per thread: every request waits for it, and a broken install fails them all the same way.
     const start: Effect.Effect<void, PdfFailure> = Effect.suspend(() => {
       if (thread === undefined || ready === undefined) {
-        const test = send({ op: "selftest" })
+        // Loading pdf.js and compiling its first page take the thread seconds on a busy machine: not a page's deadline.
+        const test = send({ op: "selftest" }, 60_000, "the PDF renderer did not start within 60 s")
         ready = Effect.runPromise(test)
       }
       const waiting = ready

@@ -3,7 +3,7 @@
  * workers; a document over INFERD_MAX_PAGES refused before any page is read.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, HashMap, Layer, Logger, Option, Schedule } from "effect"
 import { readFileSync } from "node:fs"
 import sharp from "sharp"
 import { awaitReady, post, testServer } from "../support/server.js"
@@ -12,7 +12,13 @@ const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtur
 
 interface Page { readonly page: number; readonly text: string; readonly confidence: number; readonly words: ReadonlyArray<{ readonly text: string }>; readonly width: number; readonly height: number }
 
-layer(testServer({ pool: { size: 2 }, config: { INFERD_MAX_PAGES: "3" } }), { timeout: 120_000, excludeTestServices: true })("OCR of multi-page documents", (it) => {
+/** Every log entry's message and annotations, as the daemon's logger would receive them. */
+const logged: Array<{ readonly message: string; readonly from: unknown; readonly worker: unknown }> = []
+const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ annotations, message }) => {
+  logged.push({ message: String(message), from: HashMap.get(annotations, "from").pipe(Option.getOrNull), worker: HashMap.get(annotations, "worker").pipe(Option.getOrNull) })
+}))
+
+layer(testServer({ pool: { size: 2 }, config: { INFERD_MAX_PAGES: "3" } }).pipe(Layer.provide(capture)), { timeout: 120_000, excludeTestServices: true })("OCR of multi-page documents", (it) => {
   it.effect("POST /v1/ocr reads every page of a three-page TIFF, in order, and joins them as tesseract's CLI does", () =>
     Effect.gen(function*() {
       yield* awaitReady
@@ -29,6 +35,17 @@ layer(testServer({ pool: { size: 2 }, config: { INFERD_MAX_PAGES: "3" } }), { ti
       assert.deepStrictEqual([body.width, body.height], [640, 480])
       const mean = pages.reduce((sum, p) => sum + p.confidence * p.words.length, 0) / words.length
       assert.closeTo(body.confidence as number, mean, 1e-9)
+    }))
+
+  it.effect("tesseract's own warnings about the TIFF's resolution go through the logger, with the worker's id", () =>
+    Effect.gen(function*() {
+      const warning = yield* Effect.sync(() => logged.find((entry) => entry.message.includes("Invalid resolution"))).pipe(
+        Effect.filterOrFail((entry) => entry !== undefined),
+        Effect.retry(Schedule.spaced("50 millis")),
+        Effect.timeout("10 seconds")
+      )
+      assert.strictEqual(warning.from, "stderr")
+      assert.isNumber(warning.worker)
     }))
 
   it.effect("a single-page image answers one page in the same shape", () =>

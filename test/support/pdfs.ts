@@ -75,6 +75,12 @@ export const bombs = {
       `/Encrypt << /Filter /Standard /V 1 /R 2 /O ${hex("ab")} /U ${hex("cd")} /P -4 >> /ID [<0123456789abcdef0123456789abcdef> <0123456789abcdef0123456789abcdef>] `
     )
   },
+  /** 201 empty pages: one more than INFERD_MAX_PAGES allows by default. */
+  manyPages: () => {
+    const kids = Array.from({ length: 201 }, (_, i) => `${i + 3} 0 R`).join(" ")
+    const pages = Array.from({ length: 201 }, () => "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>")
+    return rawPdf(["<< /Type /Catalog /Pages 2 0 R >>", `<< /Type /Pages /Kids [${kids}] /Count 201 >>`, ...pages])
+  },
   /** Nothing after the header but garbage. */
   garbage: () => new Uint8Array(Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.alloc(4000, 0x41)]))
 }
