@@ -49,6 +49,15 @@ const stream = (dictionary: string, data: Buffer) =>
 
 const catalog = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>"]
 
+/** A one-page PDF with a line of Helvetica, made without pdf-lib (synchronously, as fuzz seeds are). */
+export const textPagePdf = (line: string) =>
+  rawPdf([
+    ...catalog,
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 100] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+    stream("", Buffer.from(`BT /F1 12 Tf 10 50 Td (${line}) Tj ET`)),
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+  ])
+
 /** PDFs built to exhaust or break a reader, each small. */
 export const bombs = {
   /** A 14400-point square page: 60000x60000 pixels at 300 dpi. */
