@@ -2,7 +2,8 @@
  * The faces group's handlers: uploads go to a worker as transferred bytes; the main thread never decodes an
  * image. Verification and identification compare the worker's L2-normalised embeddings by cosine.
  */
-import type { HttpApiBuilder, HttpApiError } from "@effect/platform"
+import type { HttpApiBuilder } from "@effect/platform"
+import type { ApiError } from "./Api.js"
 import { Effect, Either } from "effect"
 import { Gallery } from "../Layers/Gallery.js"
 import * as Tasks from "../Layers/Tasks.js"
@@ -56,7 +57,7 @@ export const similarity = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) =
  * The group's handlers, for `HttpApiBuilder.group(api, "faces", build)` on any API holding `FacesApi`.
  * Needs WorkerPool, Upload and Gallery (for identification and the match threshold).
  */
-export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<HttpApiError.HttpApiDecodeError, never, typeof FacesApi>) =>
+export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<ApiError, never, typeof FacesApi>) =>
   Effect.gen(function*() {
     const pool = yield* WorkerPool
     const upload = yield* Upload

@@ -155,13 +155,18 @@ export const make = (options: PoolOptions) =>
       return { ...slotStats, size: options.size, queued: yield* queue.size }
     })
 
+    // Tasks already accepted, queued ones included, run on within the grace period: their callers are still
+    // waiting (a load balancer stops sending new work once readiness turns 503, not before). What is left at
+    // its end is refused or stopped.
+    const queueEmpty = Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => queue.unsafeSize() === 0 }))
+
     const drain = Effect.gen(function*() {
       if (draining) return
       draining = true
-      const waiting = yield* queue.clear
-      for (const job of waiting) job.reject(new ShuttingDown({ message: "inferd stopped before this task started" }))
       // Finalizers run uninterruptibly, where a timeout could not cut the wait short.
-      const idle = yield* slots.awaitIdle.pipe(Effect.interruptible, Effect.timeout(options.shutdownGrace), Effect.option)
+      const idle = yield* Effect.zipRight(queueEmpty, slots.awaitIdle).pipe(Effect.interruptible, Effect.timeout(options.shutdownGrace), Effect.option)
+      const waiting = yield* queue.clear
+      for (const job of waiting) job.reject(new ShuttingDown({ message: "inferd stopped before this task started (INFERD_SHUTDOWN_GRACE ran out)" }))
       if (Option.isNone(idle)) yield* Effect.logWarning("shutdown grace period over: stopping busy workers")
       yield* Fiber.interruptAll(fibers)
       yield* slots.terminateAll

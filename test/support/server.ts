@@ -13,6 +13,7 @@ import * as LoopsLayer from "../../src/Fibers/Loops.js"
 import { ApiLive, serve } from "../../src/Http/Server.js"
 import * as Upload from "../../src/Http/Upload.js"
 import * as CpuLimit from "../../src/Layers/CpuLimit.js"
+import * as DrainState from "../../src/Layers/DrainState.js"
 import * as Gallery from "../../src/Layers/Gallery.js"
 import * as JobStore from "../../src/Layers/JobStore.js"
 import * as Models from "../../src/Layers/Models.js"
@@ -41,6 +42,7 @@ export const testServer = (options: TestServerOptions = {}) =>
     Layer.provide(Models.layer),
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provideMerge(LoopsLayer.layer),
+    Layer.provideMerge(DrainState.layer),
     Layer.provideMerge(Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions(options.pool)))),
     Layer.provide(CpuLimit.layerTest({ cpus: 2, quota: 2, source: "test" })),
     Layer.provide(options.metrics ? Metrics.layer : Layer.empty),
