@@ -2,13 +2,14 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Fiber, Schedule, Scope } from "effect"
 import { readFileSync } from "node:fs"
 import * as Metrics from "../../src/Layers/Metrics.js"
-import * as Tasks from "../../src/Layers/Tasks.js"
-import * as WorkerPool from "../../src/Layers/WorkerPool.js"
-import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
+import * as Tasks from "../../src/Pool/Tasks.js"
+import * as PoolOptions from "../../src/Pool/PoolOptions.js"
+import * as WorkerPool from "../../src/Pool/WorkerPool.js"
+import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
 
 const image = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url)))
 
-const options = (overrides: Partial<WorkerPool.PoolOptions> = {}): WorkerPool.PoolOptions => ({
+const options = (overrides: Partial<PoolOptions.PoolOptions> = {}): PoolOptions.PoolOptions => ({
   size: 2,
   maxQueue: 16,
   taskTimeout: Duration.seconds(30),
@@ -150,17 +151,17 @@ describe("WorkerPool (real worker threads, real tesseract.js)", () => {
     }), 120_000)
 })
 
-describe("WorkerPool.sizeFor", () => {
+describe("PoolOptions.sizeFor", () => {
   it("fills every CPU with niced workers when no quota binds", () => {
-    assert.strictEqual(WorkerPool.sizeFor({ cpus: 2, quota: null }, 10), 2)
-    assert.strictEqual(WorkerPool.sizeFor({ cpus: 4, quota: 8 }, 10), 4, "a quota above the cpuset never throttles")
+    assert.strictEqual(PoolOptions.sizeFor({ cpus: 2, quota: null }, 10), 2)
+    assert.strictEqual(PoolOptions.sizeFor({ cpus: 4, quota: 8 }, 10), 4, "a quota above the cpuset never throttles")
   })
 
   it("leaves one CPU to the event loop under a binding quota, or when workers are not niced", () => {
-    assert.strictEqual(WorkerPool.sizeFor({ cpus: 2, quota: 2 }, 10), 1)
-    assert.strictEqual(WorkerPool.sizeFor({ cpus: 2, quota: 2.3 }, 10), 1)
-    assert.strictEqual(WorkerPool.sizeFor({ cpus: 2, quota: 2.5 }, 10), 2, "half a CPU of quota is left over")
-    assert.strictEqual(WorkerPool.sizeFor({ cpus: 16, quota: null }, 0), 15)
-    assert.strictEqual(WorkerPool.sizeFor({ cpus: 1, quota: 1 }, 10), 1)
+    assert.strictEqual(PoolOptions.sizeFor({ cpus: 2, quota: 2 }, 10), 1)
+    assert.strictEqual(PoolOptions.sizeFor({ cpus: 2, quota: 2.3 }, 10), 1)
+    assert.strictEqual(PoolOptions.sizeFor({ cpus: 2, quota: 2.5 }, 10), 2, "half a CPU of quota is left over")
+    assert.strictEqual(PoolOptions.sizeFor({ cpus: 16, quota: null }, 0), 15)
+    assert.strictEqual(PoolOptions.sizeFor({ cpus: 1, quota: 1 }, 10), 1)
   })
 })

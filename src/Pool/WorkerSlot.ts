@@ -6,12 +6,11 @@
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import * as Worker from "@effect/platform/Worker"
 import type { SerializedWorker } from "@effect/platform/Worker"
-import { WorkerError } from "@effect/platform/WorkerError"
-import { Cause, Clock, Duration, Effect, Exit, Layer, ParseResult, Ref } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Layer, Ref } from "effect"
 import { Worker as Thread } from "node:worker_threads"
 import type { Job, Outcome } from "./Job.js"
-import type { PoolOptions } from "./WorkerPool.js"
-import { stoppedMidTask, timedOut, WorkerCrashed } from "./PoolErrors.js"
+import type { PoolOptions } from "./PoolOptions.js"
+import { settle, stoppedMidTask, timedOut, WorkerCrashed } from "./PoolErrors.js"
 import type { TaskQueue } from "./TaskQueue.js"
 import type { Batching } from "./Batching.js"
 import { Batch, Warmup, type WorkerRequest } from "../Workers/Protocol.js"
@@ -25,22 +24,6 @@ const entryUrl = (): URL => {
   if (here.endsWith(".ts")) return new URL("../../dist/Workers/Entry.js", here)
   return new URL("Workers/Entry.js", here.slice(0, here.lastIndexOf("/dist/") + "/dist/".length))
 }
-
-/**
- * A platform `WorkerError` means the thread died: the caller sees WorkerCrashed. Callers pass failures that
- * are not ParseErrors (`settle` turns those into defects first; decoded failures never are one).
- */
-export const ours = <E>(error: E): Exclude<E, WorkerError | ParseResult.ParseError> | WorkerCrashed =>
-  error instanceof WorkerError
-    ? new WorkerCrashed({ message: `the worker thread died while running the task: ${error.message}` })
-    : error as Exclude<E, WorkerError | ParseResult.ParseError>
-
-/**
- * Turns the platform's failures into ours: a dead thread (WorkerError) is WorkerCrashed, and a ParseError
- * means both sides disagree on the protocol, a defect.
- */
-export const settle = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, Exclude<E, WorkerError | ParseResult.ParseError> | WorkerCrashed> =>
-  Effect.catchAll(effect, (error) => ParseResult.isParseError(error) ? Effect.die(error) : Effect.fail(ours(error)))
 
 /**
  * Runs jobs as one Batch message. Their deadline is the earliest of theirs; past it, or if the thread dies,
