@@ -18,7 +18,11 @@ import * as WorkerSlot from "./WorkerSlot.js"
 export interface SubmitOptions {
   /** HTTP requests are `interactive` (the default) and go ahead of `background` loop work. */
   readonly priority?: TaskQueue.Priority
-  /** Deadline from submission, queueing included; capped by the pool's `taskTimeout`. */
+  /**
+   * The caller's deadline from submission, queueing included, capped by the pool's `taskTimeout`. Past it the
+   * caller gets TaskTimeout; a task already running finishes on its worker, whose answer is dropped. Only a
+   * task that overruns `taskTimeout` itself has its worker stopped and replaced.
+   */
   readonly timeout?: Duration.DurationInput
   /** Bytes of input this task holds until it ends; they count against `maxBytes`. */
   readonly bytes?: number
@@ -75,8 +79,9 @@ export const make = (options: PoolOptions.PoolOptions) =>
           })
       })
 
-    const timeoutFor = (submitOptions?: SubmitOptions) =>
-      Math.min(Duration.toMillis(options.taskTimeout), submitOptions?.timeout === undefined ? Infinity : Duration.toMillis(submitOptions.timeout))
+    const taskTimeoutMs = Duration.toMillis(options.taskTimeout)
+    const callerTimeoutMs = (submitOptions?: SubmitOptions) =>
+      Math.min(taskTimeoutMs, submitOptions?.timeout === undefined ? Infinity : Duration.toMillis(submitOptions.timeout))
 
     const submit = <A, E>(task: Job.Task<A, E>, submitOptions?: SubmitOptions) =>
       Effect.flatMap(Clock.currentTimeMillis, (startMs) => Effect.onExit(enqueue(task, startMs, submitOptions), observe(task.kind, startMs)))
@@ -91,15 +96,20 @@ export const make = (options: PoolOptions.PoolOptions) =>
           if (heldBytes + bytes > (options.maxBytes ?? Infinity) && heldBytes > 0) {
             return resume(Effect.fail(overloaded(`queued inputs are over the memory budget of ${options.maxBytes} bytes (INFERD_MAX_QUEUED_BYTES); retry later`)))
           }
-          const timeoutMs = timeoutFor(submitOptions)
-          // The deadline is a plain timer that settles the job, rather than a timeout around the wait, which
-          // would fork two fibers per task. A queued job it settles never runs; a running one recycles its worker.
-          const timer = setTimeout(() => job.reject(timedOut(timeoutMs)), timeoutMs)
+          const callerMs = callerTimeoutMs(submitOptions)
+          // The caller's deadline is a plain timer that answers it, rather than a timeout around the wait,
+          // which would fork two fibers per task. A queued job it settles never runs; a running one finishes
+          // and its answer is dropped: a client's own short deadline must not cost a worker. Only the
+          // server's deadline, which the slot enforces, stops a worker.
+          const timer = setTimeout(() => {
+            queue.unsafeRemove(job)
+            job.reject(timedOut(callerMs))
+          }, callerMs)
           const release = () => {
             clearTimeout(timer)
             heldBytes -= bytes
           }
-          const job = Job.make(task, { parent, deadline: now + timeoutMs, timeoutMs }, (exit) => {
+          const job = Job.make(task, { parent, deadline: now + taskTimeoutMs, timeoutMs: taskTimeoutMs }, (exit) => {
             release()
             resume(exit)
           })
@@ -109,10 +119,12 @@ export const make = (options: PoolOptions.PoolOptions) =>
             release()
             return resume(Effect.fail(overloaded(`the task queue is full (${options.maxQueue} waiting); retry later`)))
           }
-          // A caller that leaves (client disconnect, deadline) cancels the job: queued, it never runs;
-          // running, its slot recycles the worker.
+          // A caller that leaves (client disconnect) cancels the job: queued, it never runs; running, it
+          // finishes on its worker and nobody is answered.
           return Effect.sync(() => {
-            if (!job.isSettled()) release()
+            if (job.isSettled()) return
+            release()
+            queue.unsafeRemove(job)
             job.abandon()
           })
         }))
