@@ -202,7 +202,7 @@ describe("a second daemon on the same port", () => {
 
 describe("SIGTERM with OCR in flight", () => {
   it("turns /health/ready 503 (draining) at once, while the requests in flight still finish 200 and the daemon exits 0", async () => {
-    const draining = await startDaemon({ INFERD_WORKERS: "1", INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-edges-drain-")) })
+    const draining = await startDaemon({ INFERD_WORKERS: "1", INFERD_SHUTDOWN_GRACE: "90 seconds", INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-edges-drain-")) })
     try {
       expect(await ready(draining), draining.log()).toBe(true)
       const inFlight = Array.from({ length: 4 }, () => raw(draining.base, "POST", "/v1/ocr", { headers: { "content-type": "image/png" }, body: png }))
