@@ -7,11 +7,12 @@ import { Schema } from "effect"
 import { LoopStatus } from "../Fibers/Loop.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import { ImageTooLarge, ImageUndecodable, InferenceFailed, OcrResult } from "../Workers/Protocol.js"
+import * as ApiDocument from "./ApiDocument.js"
 import { AudioApi } from "./AudioApi.js"
 import { Authorization } from "./Auth.js"
 import { InternalError, MethodNotAllowed, NotFound } from "./ErrorBoundary.js"
 import { FacesApi, GalleryApi } from "./FacesApi.js"
-import { JobsApi } from "./JobsApi.js"
+import { Accepted, JobsApi } from "./JobsApi.js"
 import { KnownOptions } from "./KnownOptions.js"
 import * as Media from "./Media.js"
 import * as Query from "./Query.js"
@@ -82,7 +83,7 @@ export const TaskParams = Schema.Struct({
 /** OCR; the group's errors are what any endpoint that runs an upload on the pool can answer. */
 export class OcrApi extends HttpApiGroup.make("ocr")
   .add(
-    HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(TaskParams).addSuccess(OcrResult)
+    HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(TaskParams).addSuccess(OcrResult).addSuccess(Accepted)
       .annotateContext(Media.uploadBody(Media.image))
       .annotate(OpenApi.Summary, "Read the text in an image")
   )
@@ -125,6 +126,7 @@ export class Api extends HttpApi.make("inferd")
   .addError(MalformedRequest).addError(NotFound).addError(MethodNotAllowed).addError(InternalError)
   .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
   .annotateContext(OpenApi.annotations({
+    transform: ApiDocument.transform,
     title: "inferd",
     version: "0.1.0",
     description: "CPU-heavy ML inference (OCR, faces, audio) over HTTP, on a pool of worker threads. Every error is JSON `{_tag, message, ...}`."

@@ -5,6 +5,7 @@ import { mkdtempSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as statuses from "./statuses.js"
 
 export const root = new URL("../../", import.meta.url).pathname
 export const bin = join(root, "bin/inferd.js")
@@ -45,7 +46,11 @@ export const startDaemon = async (env: Record<string, string>): Promise<Daemon> 
   let log = ""
   child.stdout?.on("data", (d) => (log += d))
   child.stderr?.on("data", (d) => (log += d))
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  const exit = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      statuses.record(statuses.fromLog(log))
+      resolve(code)
+    }))
   return { child, base: `http://127.0.0.1:${port}`, exit, log: () => log }
 }
 

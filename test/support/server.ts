@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Jobs from "../../src/Fibers/Jobs.js"
 import * as LoopsLayer from "../../src/Fibers/Loops.js"
-import { ApiLive, serve } from "../../src/Http/Server.js"
+import { ApiLive, routes, serve } from "../../src/Http/Server.js"
 import * as Upload from "../../src/Http/Upload.js"
 import * as CpuLimit from "../../src/Layers/CpuLimit.js"
 import * as DrainState from "../../src/Layers/DrainState.js"
@@ -21,6 +21,7 @@ import * as Metrics from "../../src/Layers/Metrics.js"
 import type * as PoolOptions from "../../src/Pool/PoolOptions.js"
 import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import { poolOptions } from "./pool.js"
+import * as statuses from "./statuses.js"
 
 export { poolOptions }
 
@@ -66,6 +67,8 @@ export const send = (request: HttpClientRequest.HttpClientRequest) =>
     const client = yield* HttpClient.HttpClient
     const response = yield* client.execute(request)
     const text = yield* response.text
+    const route = routes.find(request.method, request.url.replace(/^[a-z]+:\/\/[^/]+/, ""))
+    statuses.record([{ method: request.method, route: route?.template ?? "unmatched", status: response.status }])
     return { status: response.status, body: text === "" ? {} : JSON.parse(text) as Record<string, unknown>, headers: response.headers } satisfies Reply
   })
 
