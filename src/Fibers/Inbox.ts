@@ -9,7 +9,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Clock, Config, Data, DateTime, Duration, Effect, Either, Layer, Ref, Schema } from "effect"
 import * as OcrDocument from "../Layers/OcrDocument.js"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import { WorkerPool } from "../Pool/WorkerPool.js"
 import * as Loop from "./Loop.js"
 import { Loops } from "./Loops.js"
 

@@ -8,8 +8,8 @@ import { Config, Context, Duration, Effect, Layer, Option, PubSub, Queue, Stream
 import { randomUUID } from "node:crypto"
 import { type Job, type JobKind, JobStore } from "../Layers/JobStore.js"
 import * as OcrDocument from "../Layers/OcrDocument.js"
-import * as Tasks from "../Layers/Tasks.js"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import * as Tasks from "../Pool/Tasks.js"
+import { WorkerPool } from "../Pool/WorkerPool.js"
 import * as Loop from "./Loop.js"
 import { Loops } from "./Loops.js"
 

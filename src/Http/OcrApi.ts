@@ -5,12 +5,11 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { OcrResult, TooManyPages, UnknownLanguage } from "../Layers/OcrDocument.js"
-import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
-import { DocumentUnreadable, ImageTooLarge, ImageUndecodable, InferenceFailed, OcrFormat } from "../Workers/Protocol.js"
+import { DocumentUnreadable, ImageTooLarge, ImageUndecodable, InferenceFailed } from "../Workers/Protocol.js"
+import { Accepted } from "./JobsApi.js"
 import * as Media from "./Media.js"
+import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
-
-const integer = (min: number, max: number) => Schema.NumberFromString.pipe(Schema.int(), Schema.between(min, max))
 
 /**
  * The query: `lang` (tesseract's codes joined by `+`, default `eng`), `psm` (page segmentation mode 0–13,
@@ -21,27 +20,29 @@ const integer = (min: number, max: number) => Schema.NumberFromString.pipe(Schem
  */
 /** tesseract's `eng+deu`; a `+` left unescaped in a query reads as a space, so a space joins them too. */
 const Lang = Schema.transform(
-  Schema.String.pipe(Schema.pattern(/^[a-z][a-z0-9_]*([+ ][a-z][a-z0-9_]*)*$/)),
+  Schema.String.pipe(Schema.pattern(/^[a-z][a-z0-9_]*([+ ][a-z][a-z0-9_]*)*$/)).annotations({
+    message: () => ({ message: "takes language codes joined by +, such as eng+deu (see /v1/ocr/languages)", override: true }),
+    description: "tesseract's languages joined by +, such as eng+deu (see GET /v1/ocr/languages)"
+  }),
   Schema.String,
   { strict: true, decode: (lang) => lang.replace(/ /g, "+"), encode: (lang) => lang }
 )
 
 export const OcrParams = Schema.Struct({
   lang: Schema.optionalWith(Lang, { default: () => "eng" }),
-  psm: Schema.optional(integer(0, 13)),
-  dpi: Schema.optionalWith(integer(36, 600), { default: () => 300 }),
-  ocr: Schema.optionalWith(Schema.Literal("auto", "force"), { default: () => "auto" as const }),
-  format: Schema.optionalWith(OcrFormat, { default: () => "json" as const }),
-  timeoutMs: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive())),
-  /** `?async=true`: answer 202 with a job (see /v1/jobs) instead of waiting for the result. */
-  async: Schema.optional(Schema.BooleanFromString)
+  psm: Schema.optional(Query.integer({ min: 0, max: 13, description: "tesseract's page segmentation mode (tesseract.js's own when absent)" })),
+  dpi: Schema.optionalWith(Query.integer({ min: 36, max: 600, description: "what PDF pages are rendered at (default 300)" }), { default: () => 300 }),
+  ocr: Schema.optionalWith(Query.literal(["auto", "force"], "auto: a PDF page that carries text answers from its text layer; force: OCR every page"), { default: () => "auto" as const }),
+  format: Schema.optionalWith(Query.literal(["json", "text", "hocr", "tsv", "pdf"], "the answer's format (default json)"), { default: () => "json" as const }),
+  timeoutMs: Schema.optional(Query.timeoutMs),
+  async: Schema.optional(Query.async)
 })
 
 export const Languages = Schema.Struct({ languages: Schema.Array(Schema.String), default: Schema.String })
 
 export class OcrApi extends HttpApiGroup.make("ocr")
   .add(
-    HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(OcrParams).addSuccess(OcrResult)
+    HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(OcrParams).addSuccess(OcrResult).addSuccess(Accepted)
       .annotateContext(Media.uploadBody(Media.document))
       .annotate(OpenApi.Summary, "Read the text of an image or a PDF, every page of it")
       .annotate(OpenApi.Description, "`?format=text|hocr|tsv|pdf` answers `text/plain`, hOCR (`application/xhtml+xml`), TSV with tesseract's header row, or a searchable PDF instead of JSON.")
@@ -53,5 +54,4 @@ export class OcrApi extends HttpApiGroup.make("ocr")
   )
   .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
   .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed)
-  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
 {}

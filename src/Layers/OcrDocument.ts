@@ -8,11 +8,11 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Clock, Config, Duration, Effect, Option, Schema } from "effect"
 import * as Media from "../Http/Media.js"
 import { defaultOcrOptions, type OcrFormat, type OcrOptions, OcrPage, OcrWord, type PageReading } from "../Workers/Protocol.js"
-import type { Task } from "./Job.js"
-import { timedOut } from "./PoolErrors.js"
-import type { Priority } from "./TaskQueue.js"
-import * as Tasks from "./Tasks.js"
-import type { WorkerPoolService } from "./WorkerPool.js"
+import type { Task } from "../Pool/Job.js"
+import { timedOut } from "../Pool/PoolErrors.js"
+import type { Priority } from "../Pool/TaskQueue.js"
+import * as Tasks from "../Pool/Tasks.js"
+import type { WorkerPoolService } from "../Pool/WorkerPool.js"
 
 /** The document has more pages than `INFERD_MAX_PAGES`; counted before any page is read. */
 export class TooManyPages extends Schema.TaggedError<TooManyPages>()(

@@ -6,7 +6,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
-import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
+import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
 import { awaitReady, post, testServer } from "../support/server.js"
 import { bombs, makePdf } from "../support/pdfs.js"
 import * as shared from "../support/shared.js"

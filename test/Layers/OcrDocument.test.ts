@@ -1,10 +1,10 @@
 import type { SerializedWorker } from "@effect/platform/Worker"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Stream, TestClock } from "effect"
-import type { Task } from "../../src/Layers/Job.js"
+import type { Task } from "../../src/Pool/Job.js"
 import * as OcrDocument from "../../src/Layers/OcrDocument.js"
-import { Overloaded, timedOut } from "../../src/Layers/PoolErrors.js"
-import { WorkerPool } from "../../src/Layers/WorkerPool.js"
+import { Overloaded, timedOut } from "../../src/Pool/PoolErrors.js"
+import { WorkerPool } from "../../src/Pool/WorkerPool.js"
 import type { OcrPage, WorkerRequest } from "../../src/Workers/Protocol.js"
 
 const page = (n: number, words: number, confidence: number, width = 100, height = 50): OcrPage => ({
