@@ -20,10 +20,13 @@ import { ImageUndecodable, type OcrResult, type WorkerRequest } from "../../src/
 const makePool = Effect.gen(function*() {
   const calls = yield* Ref.make<ReadonlyArray<string>>([])
   const stopping = yield* Ref.make(false)
+  // Runs while the "worker" reads an image, as a writer still copying the file would.
+  const during = yield* Ref.make<Effect.Effect<void>>(Effect.void)
   const ocr = (image: Uint8Array): Effect.Effect<OcrResult, ImageUndecodable | WorkerError> =>
     Effect.gen(function*() {
       const text = new TextDecoder().decode(image)
       yield* Ref.update(calls, (all) => [...all, text])
+      yield* Effect.flatten(Ref.get(during))
       if (text === "undecodable") return yield* new ImageUndecodable({ message: "not an image" })
       if (text === "crash") return yield* new WorkerError({ reason: "unknown", cause: "exited with code 1" })
       return { page: 0, pages: 1, text, confidence: 91, words: [], width: 10, height: 10, durationMs: 5 }
@@ -40,7 +43,7 @@ const makePool = Effect.gen(function*() {
     stats: Effect.succeed({ size: 1, ready: 1, busy: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }),
     drain: Effect.void
   }))
-  return { calls: Ref.get(calls), stopping, layer }
+  return { calls: Ref.get(calls), stopping, during, layer }
 })
 
 const tempInbox = () => NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "inferd-inbox-"))
@@ -145,17 +148,45 @@ describe("Inbox", () => {
       assert.strictEqual(readJson(Inbox.InboxResult, NodePath.join(dir, "outbox", "old.png.json")).text, "new content")
     }))
 
-  it.live("ignores other files, dotfiles and folders", () =>
+  it.live("sends files it does not read to failed/ saying why; leaves dotfiles, downloads in progress and folders", () =>
     Effect.gen(function*() {
       const dir = tempInbox()
       drop(dir, "notes.txt", "text")
+      drop(dir, "talk.WAV", "RIFF")
+      drop(dir, "README", "no extension")
       drop(dir, ".hidden.png", "hidden")
       drop(dir, "upload.png.part", "partial")
+      drop(dir, "photo.jpg.crdownload", "partial")
       NodeFs.mkdirSync(NodePath.join(dir, "album.png"))
       const { calls, scanOnce } = yield* scanner(dir)
-      assert.deepStrictEqual(yield* scanOnce, [])
-      assert.deepStrictEqual(yield* calls, [])
-      assert.deepStrictEqual(ls(dir), [".hidden.png", ".tmp", "album.png", "done", "failed", "notes.txt", "outbox", "upload.png.part"])
+      const report = yield* scanOnce
+      assert.deepStrictEqual(report.map((r) => [r.file, r.outcome]).sort(), [["README", "failed"], ["notes.txt", "failed"], ["talk.WAV", "failed"]])
+      assert.deepStrictEqual(yield* calls, []) // no worker was bothered with them
+      assert.deepStrictEqual(ls(dir), [".hidden.png", ".tmp", "album.png", "done", "failed", "outbox", "photo.jpg.crdownload", "upload.png.part"])
+      const failure = (name: string) => readJson(Inbox.InboxFailure, NodePath.join(dir, "failed", `${name}.error.json`))
+      assert.deepInclude(failure("notes.txt"), { _tag: "UnsupportedMediaType", file: "notes.txt" })
+      assert.match(failure("notes.txt").message, /^the inbox does not read \.txt files; it reads images \(\.png, \.jpg, .*\.gif\)$/)
+      assert.match(failure("talk.WAV").message, /^talk\.WAV is audio, which the inbox does not read \(POST \/v1\/audio\/analyze/)
+      assert.match(failure("README").message, /^README has no file extension; it reads images/)
+      assert.strictEqual(NodeFs.readFileSync(NodePath.join(dir, "failed", "notes.txt"), "utf8"), "text")
+      // Once renamed into place, a finished download is read like any image.
+      NodeFs.renameSync(NodePath.join(dir, "upload.png.part"), NodePath.join(dir, "upload.png"))
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "upload.png", outcome: "done" }])
+    }))
+
+  it.live("does not fail an image whose copy paused: if it changed while being read, it waits and is read whole", () =>
+    Effect.gen(function*() {
+      const dir = tempInbox()
+      drop(dir, "slow.png", "undecodable") // half a copy reads as a broken image
+      const { calls, during, scanOnce } = yield* scanner(dir)
+      // The copy resumes while the worker reads the first half.
+      yield* Ref.set(during, Effect.sync(() => drop(dir, "slow.png", "whole page")))
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "slow.png", outcome: "settling" }])
+      yield* Ref.set(during, Effect.void)
+      assert.deepStrictEqual(ls(NodePath.join(dir, "failed")), [])
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "slow.png", outcome: "settling" }]) // changed since the last look
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "slow.png", outcome: "done" }])
+      assert.deepStrictEqual(yield* calls, ["undecodable", "whole page"])
     }))
 
   it.live("waits for a file still being written", () =>
