@@ -190,7 +190,13 @@ layer(Pool, { timeout: 120_000, excludeTestServices: true })("AudioEngine (real 
         const result = yield* analyze(wav)
         assert.deepInclude(result, { sampleRate: rate, channels: 1 }, name)
         assert.approximately(result.durationSec, 5, 0.001, name)
-        assertSegments(result, FOUR.slice(0, 2), 0.3)
+        // The first two utterances; the second ends 0.25 s before the cut, where 8-bit noise may carry it on.
+        assert.lengthOf(result.speech, 2, name)
+        assert.approximately(result.speech[0]!.start, 1.1, 0.1, name)
+        assert.approximately(result.speech[0]!.end, 2.3, 0.1, name)
+        assert.approximately(result.speech[1]!.start, 3.75, 0.15, name)
+        assert.isAtLeast(result.speech[1]!.end, 4.7, name)
+        assert.isAtMost(result.speech[1]!.end, 5, name)
       }
     }), 60_000)
 
