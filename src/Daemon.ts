@@ -7,8 +7,8 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect, Layer } from "effect"
 import * as CpuLimit from "./Layers/CpuLimit.js"
 import * as Metrics from "./Layers/Metrics.js"
-import * as Tracing from "./Layers/Tracing.js"
-import * as WorkerPool from "./Layers/WorkerPool.js"
+import * as Tracing from "./Telemetry/Tracing.js"
+import * as WorkerPool from "./Pool/WorkerPool.js"
 
 const FrontendLive = Layer.unwrapEffect(Effect.map(Effect.promise(() => import("./Frontend.js")), (module) => module.FrontendLive))
 

@@ -3,8 +3,8 @@
  */
 import type { HttpApiBuilder, HttpApiError } from "@effect/platform"
 import { Effect } from "effect"
-import * as Tasks from "../Layers/Tasks.js"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import * as Tasks from "../Pool/Tasks.js"
+import { WorkerPool } from "../Pool/WorkerPool.js"
 import type { AudioApi } from "./AudioApi.js"
 import * as Media from "./Media.js"
 import { Upload } from "./Upload.js"

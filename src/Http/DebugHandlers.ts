@@ -1,8 +1,8 @@
 /** POST /v1/debug/fault: runs an injected fault on a worker, for tests and checks of crash recovery. */
 import { HttpApiBuilder, HttpApiError } from "@effect/platform"
 import { Config, Effect } from "effect"
-import * as Tasks from "../Layers/Tasks.js"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import * as Tasks from "../Pool/Tasks.js"
+import { WorkerPool } from "../Pool/WorkerPool.js"
 import { Api } from "./Api.js"
 
 /** `INFERD_ENABLE_FAULTS`: serve the fault route (default false: it answers 404 like any unknown route). */

@@ -5,7 +5,7 @@
 import type { HttpApiBuilder, HttpApiError } from "@effect/platform"
 import { Effect } from "effect"
 import { Gallery, validatePersonId } from "../Layers/Gallery.js"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import { WorkerPool } from "../Pool/WorkerPool.js"
 import type { GalleryApi } from "./FacesApi.js"
 import { allSettled, largestFace } from "./FacesHandlers.js"
 import * as Media from "./Media.js"

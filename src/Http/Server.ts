@@ -5,7 +5,7 @@ import { HttpApiBuilder, HttpApiScalar, HttpApp, HttpMiddleware, type HttpServer
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Config, Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import { WorkerPool } from "../Pool/WorkerPool.js"
 import { Api } from "./Api.js"
 import { Metrics } from "../Layers/Metrics.js"
 import * as AudioHandlers from "./AudioHandlers.js"

@@ -9,7 +9,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, utimesSync, write
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Inbox from "../../src/Fibers/Inbox.js"
-import * as WorkerPool from "../../src/Layers/WorkerPool.js"
+import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import { poolOptions } from "../support/pool.js"
 
 const fixture = (path: string) => new URL(`../fixtures/${path}`, import.meta.url).pathname

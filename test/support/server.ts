@@ -17,13 +17,14 @@ import * as Gallery from "../../src/Layers/Gallery.js"
 import * as JobStore from "../../src/Layers/JobStore.js"
 import * as Models from "../../src/Layers/Models.js"
 import * as Metrics from "../../src/Layers/Metrics.js"
-import * as WorkerPool from "../../src/Layers/WorkerPool.js"
+import type * as PoolOptions from "../../src/Pool/PoolOptions.js"
+import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import { poolOptions } from "./pool.js"
 
 export { poolOptions }
 
 export interface TestServerOptions {
-  readonly pool?: Partial<WorkerPool.PoolOptions>
+  readonly pool?: Partial<PoolOptions.PoolOptions>
   readonly upload?: Upload.UploadLimits
   readonly config?: Record<string, string>
   readonly loops?: Layer.Layer<never, never, LoopsLayer.Loops>
