@@ -144,22 +144,3 @@ describe("models fetch without the network", () => {
       assert.strictEqual(yield* failed(["--from", "http://mirror.example/models"]), "3 of 3 model files failed: version-RFB-640.onnx, version-RFB-320.onnx, MobileFaceNet.onnx")
     }).pipe(Effect.provide(Layer.merge(NodeContext.layer, Offline))))
 })
-
-describe("Models.status", () => {
-  it.scoped("says missing, invalid or present, and does not hash an unchanged file twice", () =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const path = yield* Path.Path
-      const dir = yield* fs.makeTempDirectoryScoped()
-      const registry = yield* Models.Models
-      const [rfb640, rfb320] = Models.FACE_MODELS
-      yield* fs.writeFileString(path.join(dir, rfb320!.file), "short")
-      // Right size, wrong bytes: only the sha256 can tell.
-      yield* fs.writeFile(path.join(dir, rfb640!.file), new Uint8Array(rfb640!.bytes))
-      const status = yield* registry.status(dir)
-      assert.deepStrictEqual(status.map((s) => s.state), ["invalid", "invalid", "missing"])
-      assert.strictEqual(status[1]!.detail, `5 bytes, expected ${rfb320!.bytes}`)
-      assert.match(status[0]!.detail!, /^sha256 [0-9a-f]{64}, expected 8f4c6592/)
-      assert.deepStrictEqual(yield* registry.status(dir), status)
-    }).pipe(Effect.provide(Models.layer), Effect.provide(NodeContext.layer)))
-})

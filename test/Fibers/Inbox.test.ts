@@ -2,7 +2,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import type { SerializedWorker } from "@effect/platform/Worker"
 import { WorkerError } from "@effect/platform/WorkerError"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Option, Ref, Schema, Stream } from "effect"
+import { ConfigProvider, Effect, Layer, Option, Ref, Schedule, Schema, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
@@ -75,7 +75,9 @@ describe("Inbox", () => {
       drop(dir, "a.png", "alpha")
       drop(dir, "b.JPG", "bravo")
       const { calls, scanOnce } = yield* scanner(dir)
+      const before = new Date().toISOString()
       const report = yield* scanOnce
+      const after = new Date().toISOString()
       assert.deepStrictEqual(report.map((r) => [r.file, r.outcome]).sort(), [["a.png", "done"], ["b.JPG", "done"]])
       assert.deepStrictEqual([...(yield* calls)].sort(), ["alpha", "bravo"])
       assert.deepStrictEqual(ls(dir), [".tmp", "done", "failed", "outbox"])
@@ -86,7 +88,8 @@ describe("Inbox", () => {
       assert.strictEqual(result.text, "alpha")
       assert.strictEqual(result.file, "a.png")
       assert.strictEqual(result.confidence, 91)
-      assert.isBelow(Math.abs(Date.parse(result.processedAt) - Date.now()), 10_000)
+      // Stamped during the scan (ISO 8601 in UTC sorts as text).
+      assert.isTrue(before <= result.processedAt && result.processedAt <= after, `${before} <= ${result.processedAt} <= ${after}`)
     }))
 
   it.live("sends poison files to failed/ with their error, while the others succeed", () =>
@@ -242,9 +245,10 @@ describe("Inbox", () => {
       const loops = yield* Effect.provide(Loops, context)
       const loop = Option.getOrThrow(yield* loops.get("inbox"))
       // The first scan runs at start; poll in real time until one has finished.
-      const status = yield* Effect.sleep("20 millis").pipe(
-        Effect.zipRight(loop.status),
-        Effect.repeat({ until: (s) => s.runs > 0, times: 250 })
+      const status = yield* loop.status.pipe(
+        Effect.filterOrFail((s) => s.runs > 0, () => "no scan finished yet"),
+        Effect.retry(Schedule.spaced("20 millis")),
+        Effect.timeout("30 seconds")
       )
       assert.strictEqual(status.intervalMs, 50)
       assert.strictEqual(status.consecutiveFailures, 0)
