@@ -168,9 +168,9 @@ describe("Inbox", () => {
       assert.deepStrictEqual(ls(dir), [".hidden.png", ".tmp", "album.png", "done", "failed", "outbox", "photo.jpg.crdownload", "upload.png.part"])
       const failure = (name: string) => readJson(Inbox.InboxFailure, NodePath.join(dir, "failed", `${name}.error.json`))
       assert.deepInclude(failure("notes.txt"), { _tag: "UnsupportedMediaType", file: "notes.txt" })
-      assert.match(failure("notes.txt").message, /^the inbox does not read \.txt files; it reads images \(\.png, \.jpg, .*\.gif\)$/)
+      assert.match(failure("notes.txt").message, /^the inbox does not read \.txt files; it reads images and PDFs \(\.png, \.jpg, .*\.gif, \.pdf\)$/)
       assert.match(failure("talk.WAV").message, /^talk\.WAV is audio, which the inbox does not read \(POST \/v1\/audio\/analyze/)
-      assert.match(failure("README").message, /^README has no file extension; it reads images/)
+      assert.match(failure("README").message, /^README has no file extension; it reads images and PDFs/)
       assert.strictEqual(NodeFs.readFileSync(NodePath.join(dir, "failed", "notes.txt"), "utf8"), "text")
       // Once renamed into place, a finished download is read like any image.
       NodeFs.renameSync(NodePath.join(dir, "upload.png.part"), NodePath.join(dir, "upload.png"))
