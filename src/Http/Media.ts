@@ -4,6 +4,7 @@
  */
 import { OpenApi } from "@effect/platform"
 import { Option } from "effect"
+import { isPdf } from "../Workers/DocumentKind.js"
 import { AudioUndecodable, ImageUndecodable } from "../Workers/Protocol.js"
 
 export interface MediaKind<E> {
@@ -39,8 +40,7 @@ export const document: MediaKind<ImageUndecodable> = {
   noun: "image or PDF",
   types: [...image.types, "application/pdf"],
   sniff: (bytes) =>
-    Option.orElse(image.sniff(bytes), () =>
-      Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 1024)).includes("%PDF-") ? Option.some("application/pdf") : Option.none()),
+    Option.orElse(image.sniff(bytes), () => isPdf(bytes) ? Option.some("application/pdf") : Option.none()),
   undecodable: (message) => new ImageUndecodable({ message })
 }
 

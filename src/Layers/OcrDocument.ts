@@ -5,8 +5,8 @@
  * the pages themselves.
  */
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
-import { Clock, Config, Duration, Effect, Option, Schema } from "effect"
-import * as Media from "../Http/Media.js"
+import { Clock, Config, Duration, Effect, Schema } from "effect"
+import { isPdf, isTiff } from "../Workers/DocumentKind.js"
 import { defaultOcrOptions, type OcrFormat, type OcrOptions, OcrPage, OcrWord, type PageReading } from "../Workers/Protocol.js"
 import type { Task } from "../Pool/Job.js"
 import { timedOut } from "../Pool/PoolErrors.js"
@@ -95,7 +95,7 @@ export interface ReadOptions {
 }
 
 /** Formats that hold several pages; any other image is read as one page. */
-const paged = (bytes: Uint8Array) => Option.exists(Media.document.sniff(bytes), (type) => type === "image/tiff" || type === "application/pdf")
+const paged = (bytes: Uint8Array) => isTiff(bytes) || isPdf(bytes)
 
 /** The bytes in shared memory: every page's task is handed the same bytes, without a copy each. */
 const shared = (bytes: Uint8Array) => {
@@ -152,7 +152,7 @@ export const read = (pool: WorkerPoolService, bytes: Uint8Array, options: ReadOp
       (page) => Effect.tap(submit(Tasks.ocr(document, page, ocr), Math.ceil(document.byteLength / concurrency)), () => report(++read, pages)),
       { concurrency }
     )
-    return done(readings, Option.contains(Media.document.sniff(bytes), "application/pdf") ? document : undefined)
+    return done(readings, isPdf(bytes) ? document : undefined)
   }).pipe(Effect.catchTag("TaskTimeout", (error) => Effect.fail(options.timeout === undefined ? error : timedOut(Duration.toMillis(options.timeout)))))
 
 const hocrHead = `<?xml version="1.0" encoding="UTF-8"?>

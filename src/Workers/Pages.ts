@@ -4,15 +4,13 @@
  * hOCR, TSV or PDF the format asks for comes with it, numbered as the page it is.
  */
 import { Context, Effect, Layer } from "effect"
+import { isPdf } from "./DocumentKind.js"
 import { measure, pageCount, readableAsIs, toPng } from "./Image.js"
 import { renumberHocr, renumberTsv, textLayerHocr, textLayerTsv } from "./Layout.js"
 import { OcrEngine, type Recognition } from "./Ocr.js"
 import { PdfRenderer } from "./Pdf.js"
 import { defaultOcrOptions, type DocumentUnreadable, type ImageTooLarge, type ImageUndecodable, type InferenceFailed, type OcrOptions, type PageReading, type WorkerSettings } from "./Protocol.js"
 import type { Rendered } from "./RenderProtocol.js"
-
-/** PDF's signature, which readers accept anywhere in the first kilobyte. */
-export const isPdf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 1024)).includes("%PDF-")
 
 /** A portable greymap: the rendered page as leptonica reads it without decoding (a PNG took 3x longer to make). */
 const pgm = (pixels: Uint8Array, width: number, height: number) => {
