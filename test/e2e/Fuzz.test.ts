@@ -57,7 +57,7 @@ const request = fc.oneof(
 const models = new URL("../../../shared/data/models", import.meta.url).pathname
 const haveModels = shared.has("fuzz on face routes with real models", "data/models/version-RFB-640.onnx", "data/models/MobileFaceNet.onnx")
 
-layer(testServer({ upload: { maxBody: 1_000_000, maxParts: 8 }, pool: { settings: WorkerSettings.forTests({ modelsDir: models, pageTimeoutMs: 5000 }) } }), { timeout: 300_000, excludeTestServices: true })("fuzz", (it) => {
+layer(testServer({ upload: { maxBody: 1_000_000, maxParts: 8 }, pool: { settings: WorkerSettings.forTests({ modelsDir: models, pageTimeoutMs: 10_000 }) } }), { timeout: 300_000, excludeTestServices: true })("fuzz", (it) => {
   it.effect("every answer is a typed 4xx or a result, never a 5xx, and /status still answers", () =>
     Effect.gen(function*() {
       const samples = fc.sample(request, { numRuns: 2000, seed: 20261126 })
