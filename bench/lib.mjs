@@ -73,12 +73,19 @@ export const startDaemon = async (env = {}) => {
   const t0 = Date.now()
   const daemon = reaped(spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
     env: { ...process.env, PORT: String(port), INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-bench-")), ...env },
-    stdio: ["ignore", "ignore", "pipe"]
+    stdio: ["ignore", "pipe", "pipe"]
   }))
+  // Its log is on stderr, but the error that stops it is reported on stdout.
   let logTail = ""
-  daemon.stderr.on("data", (chunk) => { logTail = (logTail + chunk).slice(-4000) })
+  const keep = (chunk) => { logTail = (logTail + chunk).slice(-4000) }
+  daemon.stdout.on("data", keep)
+  daemon.stderr.on("data", keep)
+  const closed = new Promise((resolve) => daemon.once("close", resolve))
   while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) {
-    if (daemon.exitCode !== null || daemon.signalCode !== null) throw new Error(`the daemon exited before it was ready:\n${logTail}`)
+    if (daemon.exitCode !== null || daemon.signalCode !== null) {
+      await closed // its last lines, the error among them, may still be in the pipe
+      throw new Error(`the daemon exited before it was ready:\n${logTail}`)
+    }
     await sleep(100)
   }
   return { daemon, base, readyMs: Date.now() - t0 }
