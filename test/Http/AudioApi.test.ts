@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs"
 import { AudioApi } from "../../src/Http/AudioApi.js"
 import * as AudioHandlers from "../../src/Http/AudioHandlers.js"
 import * as Upload from "../../src/Http/Upload.js"
-import * as WorkerPool from "../../src/Layers/WorkerPool.js"
-import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
+import * as WorkerPool from "../../src/Pool/WorkerPool.js"
+import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
 import { poolOptions } from "../support/pool.js"
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/audio/${name}`, import.meta.url)))
