@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
-import * as Tasks from "../../src/Layers/Tasks.js"
-import * as WorkerPool from "../../src/Layers/WorkerPool.js"
+import * as Tasks from "../../src/Pool/Tasks.js"
+import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import { poolOptions } from "../support/pool.js"
 
 const simplePng = readFileSync(new URL("../fixtures/images/simple.png", import.meta.url))
