@@ -85,13 +85,14 @@ export class DocumentUnreadable extends Schema.TaggedError<DocumentUnreadable>()
 ) {}
 
 /**
- * Input bytes that cross to a worker without a copy: transferred when they are the sender's own (its buffer
- * detaches), shared when they live in a SharedArrayBuffer, as a document read a page per task does, so its
- * pages need neither a copy each nor a transfer that only the first could make.
+ * Input bytes: moved to the worker when they own their whole ArrayBuffer, copied when they are a view into a
+ * larger one, whose neighbours moving it would detach. Small Buffers are views into Node's shared 8 KiB pool,
+ * which Node 21 and later refuse to transfer at all (DataCloneError) where Node 20 copied it silently. Bytes in
+ * a SharedArrayBuffer are shared, as a document read a page per task is: every page is sent the same bytes.
  */
-export const SharedOrTransferred = Transferable.schema(
+const Bytes = Transferable.schema(
   Schema.Uint8ArrayFromSelf,
-  (bytes) => bytes.buffer instanceof SharedArrayBuffer ? [] : [bytes.buffer]
+  (bytes) => bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer] : []
 )
 
 /** A model the request needs is not installed; `fix` is the command that installs it. */
@@ -126,7 +127,7 @@ export const PageReading = Schema.extend(OcrPage, Schema.Struct({
   hocr: Schema.optional(Schema.String),
   tsv: Schema.optional(Schema.String),
   /** tesseract's PDF of the page: image and text for an image, the invisible text alone for a PDF page. */
-  pdf: Schema.optional(Transferable.Uint8Array)
+  pdf: Schema.optional(Bytes)
 }))
 export type PageReading = typeof PageReading.Type
 
@@ -134,14 +135,14 @@ export type PageReading = typeof PageReading.Type
 export class Ocr extends Schema.TaggedRequest<Ocr>()("Ocr", {
   failure: DocumentFailures,
   success: PageReading,
-  payload: { image: SharedOrTransferred, page: Schema.optional(Schema.Int.pipe(Schema.positive())), options: Schema.optional(OcrOptions) }
+  payload: { image: Bytes, page: Schema.optional(Schema.Int.pipe(Schema.positive())), options: Schema.optional(OcrOptions) }
 }) {}
 
 /** How many pages a document (multi-page TIFF, PDF) has, read from its structure before any page is decoded. */
 export class Inspect extends Schema.TaggedRequest<Inspect>()("Inspect", {
   failure: DocumentFailures,
   success: Schema.Struct({ pages: Schema.Int }),
-  payload: { document: SharedOrTransferred }
+  payload: { document: Bytes }
 }) {}
 
 /**
@@ -150,10 +151,10 @@ export class Inspect extends Schema.TaggedRequest<Inspect>()("Inspect", {
  */
 export class SearchablePdf extends Schema.TaggedRequest<SearchablePdf>()("SearchablePdf", {
   failure: DocumentFailures,
-  success: Schema.Struct({ pdf: Transferable.Uint8Array }),
+  success: Schema.Struct({ pdf: Bytes }),
   payload: {
-    document: Schema.optional(SharedOrTransferred),
-    pages: Schema.Array(Schema.Struct({ page: Schema.Int, pdf: Schema.optional(Transferable.Uint8Array) }))
+    document: Schema.optional(Bytes),
+    pages: Schema.Array(Schema.Struct({ page: Schema.Int, pdf: Schema.optional(Bytes) }))
   }
 }) {}
 
@@ -184,7 +185,7 @@ export class FaceDetect extends Schema.TaggedRequest<FaceDetect>()("FaceDetect",
   failure: Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, ModelUnavailable, WorkerError),
   success: FaceDetectResult,
   payload: {
-    image: Transferable.Uint8Array,
+    image: Bytes,
     model: FaceModel,
     threshold: Schema.Number,
     embed: Schema.Boolean
@@ -218,7 +219,7 @@ export type VadOptions = typeof VadOptions.Type
 export class AudioAnalyze extends Schema.TaggedRequest<AudioAnalyze>()("AudioAnalyze", {
   failure: Schema.Union(AudioUndecodable, AudioTooLong, InferenceFailed, ModelUnavailable, WorkerError),
   success: AudioAnalysis,
-  payload: { audio: Transferable.Uint8Array, vad: VadOptions }
+  payload: { audio: Bytes, vad: VadOptions }
 }) {}
 
 /** Load the worker's engines and run one small page, so the first real request does not pay the WASM tier-up. */
@@ -232,7 +233,7 @@ export class Warmup extends Schema.TaggedRequest<Warmup>()("Warmup", {
 export class Echo extends Schema.TaggedRequest<Echo>()("Echo", {
   failure: WorkerError,
   success: Schema.Struct({ n: Schema.Number, bytes: Schema.Number }),
-  payload: { n: Schema.Number, data: Schema.optional(Transferable.Uint8Array) }
+  payload: { n: Schema.Number, data: Schema.optional(Bytes) }
 }) {}
 
 /**
