@@ -12,6 +12,7 @@ import * as path from "node:path"
 import { parentPort } from "node:worker_threads"
 import { getDocument, type PDFDocumentProxy, type PDFPageProxy, Util } from "pdfjs-dist/legacy/build/pdf.mjs"
 import type { RenderReply, RenderRequest, TextWord } from "./RenderProtocol.js"
+import { formDepth, maxFormDepth } from "./PdfDepth.js"
 import { selfTestPdf } from "./RenderSelfTest.js"
 
 const assets = path.dirname(createRequire(import.meta.url).resolve("pdfjs-dist/package.json"))
@@ -98,7 +99,14 @@ const withPage = <A>(document: PDFDocumentProxy, n: number, f: (page: PDFPagePro
 const handle = (request: RenderRequest): Effect.Effect<Extract<RenderReply, { ok: true }>["value"], Failure> => {
   switch (request.op) {
     case "inspect":
-      return Effect.scoped(Effect.map(open(request.document, request.maxPixels), (document) => ({ pages: document.numPages })))
+      return Effect.scoped(Effect.gen(function*() {
+        const document = yield* open(request.document, request.maxPixels)
+        const depth = yield* formDepth(new Uint8Array(request.document))
+        if (depth !== undefined && depth > maxFormDepth) {
+          return yield* Effect.fail<Failure>({ reason: "too-complex", message: `the PDF nests forms more than ${maxFormDepth} deep` })
+        }
+        return { pages: document.numPages }
+      }))
     case "page":
       return Effect.scoped(Effect.gen(function*() {
         const document = yield* open(request.document, request.maxPixels)

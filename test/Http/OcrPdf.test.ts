@@ -93,7 +93,7 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ pageTime
     ["a page of absurd size", bombs.hugePage, 413, "ImageTooLarge", undefined],
     ["201 pages, over INFERD_MAX_PAGES", bombs.manyPages, 413, "TooManyPages", undefined],
     ["arrays nested 100 000 deep", bombs.deepArrays, 422, "DocumentUnreadable", "too-complex"],
-    ["forms nested 20 000 deep (rendering never ends)", bombs.deepForms, 422, "DocumentUnreadable", "too-complex"]
+    ["forms nested 20 000 deep (pdf.js would recurse for seconds)", bombs.deepForms, 422, "DocumentUnreadable", "too-complex"]
   ]
   for (const [what, make, status, tag, reason] of hostile) {
     it.effect(`${what}: ${status} ${tag}, and the daemon reads the next page`, () =>

@@ -65,7 +65,7 @@ export const bombs = {
   /** Arrays nested 100 000 deep. */
   deepArrays: () =>
     rawPdf([...catalog, `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] /Contents 4 0 R /Foo ${"[".repeat(100_000)}${"]".repeat(100_000)} >>`, stream("", Buffer.from("0 0 m 10 10 l S"))]),
-  /** Form XObjects each drawing the next, 20 000 deep: pdf.js's promise chain overflows its stack and never settles. */
+  /** Form XObjects each drawing the next, 20 000 deep: pdf.js recurses through them and overflows its stack. */
   deepForms: () => {
     const forms = Array.from({ length: 20_000 }, (_, i) =>
       stream(`/Type /XObject /Subtype /Form /BBox [0 0 100 100] /Resources << /XObject << /F ${i + 6} 0 R >> >>`, Buffer.from(i < 19_999 ? "/F Do" : "0 0 m 1 1 l S")))
