@@ -5,6 +5,8 @@
 import { HttpApi, HttpApiEndpoint, HttpApiError, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { LoopStatus } from "../Fibers/Loop.js"
+import { JobsUnavailable } from "../Jobs/Job.js"
+import { ClusterStatus } from "../Jobs/Jobs.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
 import { ImageTooLarge, ImageUndecodable, InferenceFailed, OcrResult } from "../Workers/Protocol.js"
 import { AudioApi } from "./AudioApi.js"
@@ -51,7 +53,9 @@ export const Status = Schema.Struct({
   pool: PoolStatus,
   loops: Schema.Array(LoopStatus),
   /** Face models (OCR and voice-activity models ship with the package and are always there). */
-  models: Schema.Array(ModelState)
+  models: Schema.Array(ModelState),
+  /** The jobs engine: embedded (SQLite) or a runner of a PostgreSQL cluster, its runners and the shards it holds. */
+  cluster: ClusterStatus
 })
 
 export const Ready = Schema.Struct({ status: Schema.Literal("ready"), workers: Schema.Number, models: Schema.Array(ModelState) })
@@ -84,7 +88,7 @@ export class OcrApi extends HttpApiGroup.make("ocr")
   )
   .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
   .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed)
-  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
+  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed).addError(JobsUnavailable)
 {}
 
 const LoopName = Schema.Struct({ name: Schema.String })

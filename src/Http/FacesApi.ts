@@ -9,6 +9,7 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { JobsUnavailable } from "../Jobs/Job.js"
 import { GalleryStorageFailed, InvalidPersonId, Match, PersonNotFound, PersonSummary } from "../Layers/Gallery.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
 import { FaceBox, FaceModel, ImageTooLarge, ImageUndecodable, InferenceFailed, ModelUnavailable } from "../Workers/Protocol.js"
@@ -25,12 +26,15 @@ export class NoFace extends Schema.TaggedError<NoFace>()(
 /**
  * The query of every endpoint that detects: `threshold` (face score a detection must exceed, 0–1, default
  * 0.7), `model` (`accurate` = UltraFace RFB-640, default; `fast` = RFB-320) and `timeoutMs` (the task's
- * deadline, capped by `INFERD_TASK_TIMEOUT`). Out of range is a 400.
+ * deadline, capped by `INFERD_TASK_TIMEOUT`). Out of range is a 400. `async=true` on detect and embed makes a job;
+ * verify, identify and enrolment answer it with a 400.
  */
 export const DetectParams = Schema.Struct({
   threshold: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.between(0, 1)), { default: () => 0.7 }),
   model: Schema.optionalWith(FaceModel, { default: () => "accurate" as const }),
-  timeoutMs: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive()))
+  timeoutMs: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive())),
+  /** `?async=true` (detect and embed only): answer 202 with a job (see /v1/jobs) instead of the result. */
+  async: Schema.optional(Schema.BooleanFromString)
 })
 
 export const DetectedFace = Schema.Struct({ box: FaceBox, score: Schema.Number })
@@ -77,7 +81,7 @@ export class FacesApi extends HttpApiGroup.make("faces")
   )
   .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
   .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed).addError(ModelUnavailable)
-  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
+  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed).addError(JobsUnavailable)
 {}
 
 const Person = Schema.Struct({ personId: Schema.String })

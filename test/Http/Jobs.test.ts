@@ -6,12 +6,12 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Schedule, Schema, Stream } from "effect"
 import { readFileSync } from "node:fs"
-import { Job } from "../../src/Layers/JobStore.js"
+import { Job } from "../../src/Jobs/Job.js"
 import { awaitReady, send, testServer } from "../support/server.js"
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)))
 
-interface Result { readonly pages?: number; readonly results?: ReadonlyArray<{ readonly text: string; readonly page: number }>; readonly speech?: ReadonlyArray<unknown> }
+interface Result { readonly text?: string; readonly pages?: ReadonlyArray<{ readonly text: string; readonly page: number }>; readonly speech?: ReadonlyArray<unknown> }
 const decode = Schema.decodeUnknownSync(Job)
 
 
@@ -36,9 +36,10 @@ layer(testServer({ pool: { size: 2 } }), { timeout: 180_000, excludeTestServices
       assert.strictEqual(last.state, "done")
       assert.strictEqual(last.progress, 1)
       const result = last.result as Result
-      assert.strictEqual(result.pages, 2)
-      assert.include(result.results?.[0]?.text, "This is a lot of 12 point text")
-      assert.include(result.results?.[1]?.text, "Tesseract.js")
+      assert.deepStrictEqual(result.pages?.map((p) => p.page), [1, 2])
+      assert.include(result.pages?.[0]?.text, "This is a lot of 12 point text")
+      assert.include(result.pages?.[1]?.text, "Tesseract.js")
+      assert.strictEqual(result.text, result.pages?.map((p) => p.text).join("\f"))
     }))
 
   it.effect("POST /v1/jobs?kind=audio.analyze runs to done; GET shows the result", () =>
