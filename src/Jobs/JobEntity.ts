@@ -92,7 +92,7 @@ export const layer = JobEntity.toLayer(Effect.gen(function*() {
     }).pipe(Effect.orDie) // the database failing: the cluster retries the message with backoff
 
   return JobEntity.of({
-    Run: ({ payload: { id } }) => Effect.raceFirst(attempt(id), Deferred.await(cancelled)).pipe(Effect.annotateLogs({ job: id })),
+    Run: ({ payload: { id } }) => Effect.raceFirst(pool.admit(attempt(id)), Deferred.await(cancelled)).pipe(Effect.annotateLogs({ job: id })),
     Cancel: () => Deferred.succeed(cancelled, undefined)
   })
 }), { concurrency: "unbounded" })

@@ -18,6 +18,11 @@ export interface RunOptions {
 }
 
 export interface JobPoolService {
+  /**
+   * Runs a job once one of this runner's job slots (twice its workers) is free: the rest stay queued, so a
+   * runner that dies has started, and counts an attempt for, only the jobs it was really working on.
+   */
+  readonly admit: <A, E, R>(job: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Runs a task made afresh for each try (inputs are transferred to the worker, so a task runs once). */
   readonly run: <A, E>(task: () => Task<A, E>, options: RunOptions) => Effect.Effect<A, Exclude<E | PoolError, Overloaded | ShuttingDown>>
 }
@@ -28,7 +33,9 @@ const isRefused = (error: unknown): error is Overloaded | ShuttingDown => error 
 
 export const make = Effect.gen(function*() {
   const pool = yield* WorkerPool
-  const permits = yield* Effect.makeSemaphore((yield* pool.stats).size)
+  const workers = (yield* pool.stats).size
+  const permits = yield* Effect.makeSemaphore(workers)
+  const slots = yield* Effect.makeSemaphore(2 * workers)
   const run = <A, E>(task: () => Task<A, E>, options: RunOptions, delayMs = 250): Effect.Effect<A, Exclude<E | PoolError, Overloaded | ShuttingDown>> =>
     Effect.suspend(() => pool.submit(task(), { priority: "background", timeout: options.timeoutMs, bytes: options.bytes })).pipe(
       permits.withPermits(1),
@@ -39,7 +46,7 @@ export const make = Effect.gen(function*() {
     )
   // A worker that died under a task is replaced; the task gets two more tries before its job fails.
   const crashed = Schedule.recurs(2).pipe(Schedule.whileInput((error: unknown) => error instanceof WorkerCrashed))
-  return JobPool.of({ run: (task, options) => Effect.retry(run(task, options), crashed) })
+  return JobPool.of({ admit: slots.withPermits(1), run: (task, options) => Effect.retry(run(task, options), crashed) })
 })
 
 export const layer = Layer.effect(JobPool, make)
