@@ -66,6 +66,9 @@ export const layer = JobEntity.toLayer(Effect.gen(function*() {
   const { runner } = yield* ClusterInfo
   const limit = yield* Effect.orDie(maxAttempts)
   const read = yield* OcrPages.reader
+  // One line per job that ends, from the runner that ended it: a job ends once, wherever it ran.
+  const ended = <E>(write: Effect.Effect<boolean, E>, state: string, attempts: number) =>
+    Effect.flatMap(write, (changed) => changed ? Effect.logInfo(`job ${state}`).pipe(Effect.annotateLogs({ attempts, runner })) : Effect.void)
   const poison = (message: string) => typed(new PoisonJob({ message, attempts: limit }))
   // Built once per entity, that is per job: the job's own cancel signal.
   const cancelled = yield* Deferred.make<void>()
@@ -81,9 +84,9 @@ export const layer = JobEntity.toLayer(Effect.gen(function*() {
       if (Option.isNone(input)) return
       const progress = (done: number, total: number) => Effect.orDie(table.progress(id, done / total))
       const exit = yield* Effect.exit(work(pool, read, input.value, id, progress))
-      if (Exit.isSuccess(exit)) return yield* table.succeed(id, exit.value)
+      if (Exit.isSuccess(exit)) return yield* ended(table.succeed(id, exit.value), "done", claimed.value)
       const failure = Cause.failureOption(exit.cause)
-      if (Option.isSome(failure)) return yield* table.fail(id, typed(failure.value))
+      if (Option.isSome(failure)) return yield* ended(table.fail(id, typed(failure.value)), "failed", claimed.value)
       if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
       // A defect in our own code: the attempt counts, and the next claim decides whether to try again.
       yield* Effect.logError("job attempt failed with a defect", exit.cause)
@@ -91,8 +94,17 @@ export const layer = JobEntity.toLayer(Effect.gen(function*() {
       return yield* attempt(id)
     }).pipe(Effect.orDie) // the database failing: the cluster retries the message with backoff
 
+  // A job found running when its message arrives was started by a runner that stopped under it (it is queued
+  // here behind this runner's own jobs, so this line is when failover happened, not when the job starts again).
+  const arrived = (id: string) =>
+    Effect.flatMap(Effect.orDie(table.get(id)), (job) =>
+      Option.isSome(job) && job.value.state === "running"
+        ? Effect.logInfo("job taken over").pipe(Effect.annotateLogs({ from: job.value.runner ?? "", runner }))
+        : Effect.void)
+
   return JobEntity.of({
-    Run: ({ payload: { id } }) => Effect.raceFirst(pool.admit(attempt(id)), Deferred.await(cancelled)).pipe(Effect.annotateLogs({ job: id })),
+    Run: ({ payload: { id } }) =>
+      Effect.zipRight(arrived(id), Effect.raceFirst(pool.admit(attempt(id)), Deferred.await(cancelled))).pipe(Effect.annotateLogs({ job: id })),
     Cancel: () => Deferred.succeed(cancelled, undefined)
   })
 }), { concurrency: "unbounded" })

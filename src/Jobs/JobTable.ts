@@ -26,8 +26,9 @@ export interface JobTableService {
   /** Starts an attempt on `runner`: answers the attempt's number, or None when the job is over (or unknown). */
   readonly claim: (id: string, runner: string) => Effect.Effect<Option.Option<number>, SqlError>
   readonly progress: (id: string, progress: number) => Effect.Effect<void, SqlError>
-  readonly succeed: (id: string, result: unknown) => Effect.Effect<void, SqlError>
-  readonly fail: (id: string, error: JobError) => Effect.Effect<void, SqlError>
+  /** Ends a running job; answers whether this call ended it (false: it had already ended or was cancelled). */
+  readonly succeed: (id: string, result: unknown) => Effect.Effect<boolean, SqlError>
+  readonly fail: (id: string, error: JobError) => Effect.Effect<boolean, SqlError>
   /** Cancels a queued or running job; answers whether it did. */
   readonly cancel: (id: string) => Effect.Effect<boolean, SqlError>
   /** Ids of jobs still queued that were created before `beforeMs`. */
@@ -111,7 +112,9 @@ export const make = Effect.gen(function*() {
   const end = (id: string, state: "done" | "failed", result: string | null, error: string | null) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       sql`UPDATE inferd_jobs SET state = ${state}, progress = ${state === "done" ? 1 : sql.literal("progress")}, result = ${result},
-        error = ${error}, input = NULL, updated_at = ${now} WHERE id = ${id} AND state = 'running'`.pipe(Effect.asVoid))
+        error = ${error}, input = NULL, updated_at = ${now} WHERE id = ${id} AND state = 'running' RETURNING id`.pipe(
+        Effect.map((rows) => rows.length > 0)
+      ))
 
   return JobTable.of({
     insert: (id, request, input) =>
