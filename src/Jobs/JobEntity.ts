@@ -94,17 +94,18 @@ export const layer = JobEntity.toLayer(Effect.gen(function*() {
       return yield* attempt(id)
     }).pipe(Effect.orDie) // the database failing: the cluster retries the message with backoff
 
-  // A job found running when its message arrives was started by a runner that stopped under it (it is queued
-  // here behind this runner's own jobs, so this line is when failover happened, not when the job starts again).
-  const arrived = (id: string) =>
+  // A job found running when its message arrives was started by a runner that stopped under it: it was
+  // admitted there already, so it starts again here at once instead of queueing behind this runner's jobs.
+  const takenOver = (id: string) =>
     Effect.flatMap(Effect.orDie(table.get(id)), (job) =>
       Option.isSome(job) && job.value.state === "running"
-        ? Effect.logInfo("job taken over").pipe(Effect.annotateLogs({ from: job.value.runner ?? "", runner }))
-        : Effect.void)
+        ? Effect.as(Effect.logInfo("job taken over").pipe(Effect.annotateLogs({ from: job.value.runner ?? "", runner })), true)
+        : Effect.succeed(false))
 
   return JobEntity.of({
     Run: ({ payload: { id } }) =>
-      Effect.zipRight(arrived(id), Effect.raceFirst(pool.admit(attempt(id)), Deferred.await(cancelled))).pipe(Effect.annotateLogs({ job: id })),
+      Effect.flatMap(takenOver(id), (resumed) =>
+        Effect.raceFirst(resumed ? attempt(id) : pool.admit(attempt(id)), Deferred.await(cancelled))).pipe(Effect.annotateLogs({ job: id })),
     Cancel: () => Deferred.succeed(cancelled, undefined)
   })
 }), { concurrency: "unbounded" })
