@@ -4,7 +4,7 @@
  * that ran it and how many attempts it took.
  */
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
-import { Schema } from "effect"
+import { Config, Schema } from "effect"
 import { FaceModel } from "../Workers/Protocol.js"
 
 export const JobKind = Schema.Literal("ocr", "faces.detect", "faces.embed", "audio.analyze")
@@ -80,6 +80,15 @@ export class JobFinished extends Schema.TaggedError<JobFinished>()(
   { message: Schema.String, id: Schema.String, state: JobState },
   HttpApiSchema.annotations({ status: 409 })
 ) {}
+
+/** `INFERD_JOB_MAX_ATTEMPTS` (default 3): how often a job (or a page of one) is tried before it fails as PoisonJob. */
+export const maxAttempts = Config.integer("INFERD_JOB_MAX_ATTEMPTS").pipe(Config.withDefault(3))
+
+/**
+ * A job that never ends: its runner stopped under it, or our code failed on it (a defect, not a typed
+ * error), `INFERD_JOB_MAX_ATTEMPTS` times. It fails with this instead of being tried forever.
+ */
+export class PoisonJob extends Schema.TaggedError<PoisonJob>()("PoisonJob", { message: Schema.String, attempts: Schema.Number }) {}
 
 /** The jobs database cannot be reached now: retry later. */
 export class JobsUnavailable extends Schema.TaggedError<JobsUnavailable>()(

@@ -8,24 +8,19 @@
 import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as Entity from "@effect/cluster/Entity"
 import * as Rpc from "@effect/rpc/Rpc"
-import { Cause, Config, Deferred, Effect, Exit, Option, Schema } from "effect"
+import { Cause, Deferred, Effect, Exit, Option, Schema } from "effect"
 import * as Tasks from "../Layers/Tasks.js"
 import { ClusterInfo } from "./Cluster.js"
-import type { JobError, JobRequest } from "./Job.js"
+import { type JobError, type JobRequest, maxAttempts, PoisonJob } from "./Job.js"
 import { JobPool } from "./JobPool.js"
 import { JobTable } from "./JobTable.js"
 import * as OcrPages from "./OcrPages.js"
-
-/** A job started `INFERD_JOB_MAX_ATTEMPTS` times without ending: its runner died under it, or its handler failed, each time. */
-export class PoisonJob extends Schema.TaggedError<PoisonJob>()("PoisonJob", { message: Schema.String, attempts: Schema.Number }) {}
 
 export const JobEntity = Entity.make("Job", [
   Rpc.make("Run", { payload: { id: Schema.String }, primaryKey: ({ id }) => id }).annotate(ClusterSchema.Persisted, true),
   Rpc.make("Cancel")
 ])
 
-/** `INFERD_JOB_MAX_ATTEMPTS` (default 3): starts a job gets before it fails as PoisonJob. */
-export const maxAttempts = Config.integer("INFERD_JOB_MAX_ATTEMPTS").pipe(Config.withDefault(3))
 
 const typed = (error: unknown): JobError =>
   typeof error === "object" && error !== null && "_tag" in error && "message" in error

@@ -12,13 +12,14 @@ import { Effect, Either, Schema } from "effect"
 import { TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
 import * as Tasks from "../Layers/Tasks.js"
 import { ImageTooLarge, ImageUndecodable, InferenceFailed, OcrResult } from "../Workers/Protocol.js"
+import { maxAttempts, PoisonJob } from "./Job.js"
 import { JobPool } from "./JobPool.js"
 import { JobTable } from "./JobTable.js"
 
 /** The page's job was cancelled or has ended: there is nothing to read it for. */
 export class JobGone extends Schema.TaggedError<JobGone>()("JobGone", { message: Schema.String, id: Schema.String }) {}
 
-export const PageError = Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, TaskTimeout, WorkerCrashed, JobGone)
+export const PageError = Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, TaskTimeout, WorkerCrashed, JobGone, PoisonJob)
 
 export const OcrPage = Entity.make("OcrPage", [
   Rpc.make("Read", {
@@ -33,6 +34,12 @@ export const OcrPage = Entity.make("OcrPage", [
 export const layer = OcrPage.toLayer(Effect.gen(function*() {
   const table = yield* JobTable
   const pool = yield* JobPool
+  const limit = yield* Effect.orDie(maxAttempts)
+  // A defect would be retried by the cluster forever: a page gets `limit` tries, then fails as PoisonJob.
+  const bounded = <A, E>(page: number, read: Effect.Effect<A, E>) =>
+    Effect.catchAllDefect(read, (defect) => Effect.fail(new PoisonJob({ message: `page ${page + 1} failed ${limit} attempts, the last with: ${String(defect)}`, attempts: limit }))).pipe(
+      Effect.retry({ times: limit - 1, while: (error) => error instanceof PoisonJob })
+    )
   return OcrPage.of({
     Read: ({ payload: { job, page } }) =>
       Effect.gen(function*() {
@@ -41,7 +48,7 @@ export const layer = OcrPage.toLayer(Effect.gen(function*() {
           return yield* new JobGone({ message: `job ${job} was cancelled or has ended`, id: job })
         }
         const { bytes, request } = input.value
-        return yield* pool.run(() => Tasks.ocr(bytes.slice(), page), { timeoutMs: request.options.timeoutMs, bytes: bytes.byteLength })
+        return yield* bounded(page, pool.run(() => Tasks.ocr(bytes.slice(), page), { timeoutMs: request.options.timeoutMs, bytes: bytes.byteLength }))
       }).pipe(Effect.annotateLogs({ job, page }))
   })
 }))
