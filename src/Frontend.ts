@@ -9,6 +9,7 @@ import * as Inbox from "./Fibers/Inbox.js"
 import * as Loops from "./Fibers/Loops.js"
 import { HttpLive } from "./Http/Server.js"
 import { JobsLive } from "./Jobs/Jobs.js"
+import * as DrainState from "./Layers/DrainState.js"
 import * as Gallery from "./Layers/Gallery.js"
 import * as Models from "./Layers/Models.js"
 
@@ -18,5 +19,6 @@ export const FrontendLive = HttpLive.pipe(
   Layer.provideMerge(LoopsLive),
   Layer.provideMerge(Loops.layer),
   Layer.provideMerge(Gallery.layer),
-  Layer.provideMerge(Models.layer)
+  Layer.provideMerge(Models.layer),
+  Layer.provideMerge(DrainState.layer)
 )

@@ -15,7 +15,8 @@ const exitWith = (code: number) => Effect.sync(() => {
 run(process.argv).pipe(
   Effect.catchTags({
     BatchFailed: (error) => Console.error(`${error.failed} of ${error.total} inputs failed`).pipe(Effect.zipRight(exitWith(1))),
-    ServerUnreachable: (error) => Console.error(error.message).pipe(Effect.zipRight(exitWith(3)))
+    ServerUnreachable: (error) => Console.error(error.message).pipe(Effect.zipRight(exitWith(3))),
+    AddressUnavailable: (error) => Console.error(`inferd serve: ${error.message}`).pipe(Effect.zipRight(exitWith(1)))
   }),
   Effect.provide(NodeContext.layer),
   Effect.provide(Logging.layer),

@@ -8,8 +8,8 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Clock, Config, Data, DateTime, Duration, Effect, Either, Layer, Ref, Schema } from "effect"
-import * as Tasks from "../Layers/Tasks.js"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import * as Tasks from "../Pool/Tasks.js"
+import { WorkerPool } from "../Pool/WorkerPool.js"
 import { OcrResult } from "../Workers/Protocol.js"
 import * as Loop from "./Loop.js"
 import { Loops } from "./Loops.js"

@@ -11,9 +11,10 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { Schema } from "effect"
 import { JobsUnavailable } from "../Jobs/Job.js"
 import { GalleryStorageFailed, InvalidPersonId, Match, PersonNotFound, PersonSummary } from "../Layers/Gallery.js"
-import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
+import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import { FaceBox, FaceModel, ImageTooLarge, ImageUndecodable, InferenceFailed, ModelUnavailable } from "../Workers/Protocol.js"
 import * as Media from "./Media.js"
+import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
 /** An uploaded image that had to show a face shows none; `field` names the upload (`a`, `b`, `file`, `body`). */
@@ -30,11 +31,11 @@ export class NoFace extends Schema.TaggedError<NoFace>()(
  * verify, identify and enrolment answer it with a 400.
  */
 export const DetectParams = Schema.Struct({
-  threshold: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.between(0, 1)), { default: () => 0.7 }),
-  model: Schema.optionalWith(FaceModel, { default: () => "accurate" as const }),
-  timeoutMs: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive())),
-  /** `?async=true` (detect and embed only): answer 202 with a job (see /v1/jobs) instead of the result. */
-  async: Schema.optional(Schema.BooleanFromString)
+  threshold: Schema.optionalWith(Query.number({ min: 0, max: 1, description: "face score a detection must exceed (default 0.7)" }), { default: () => 0.7 }),
+  model: Schema.optionalWith(Query.literal(FaceModel.literals, "accurate (UltraFace RFB-640, the default) or fast (RFB-320)"), { default: () => "accurate" as const }),
+  timeoutMs: Schema.optional(Query.timeoutMs),
+  /** Detect and embed only; verify, identify and enrolment answer it with a 400. */
+  async: Schema.optional(Query.async)
 })
 
 export const DetectedFace = Schema.Struct({ box: FaceBox, score: Schema.Number })

@@ -9,6 +9,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { Schema } from "effect"
 import { Job, JobFinished, JobKind, JobList, JobNotFound, JobsUnavailable, JobState } from "../Jobs/Job.js"
 import { AudioTooLong, AudioUndecodable, ImageTooLarge, ImageUndecodable } from "../Workers/Protocol.js"
+import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
 export { JobNotFound }
@@ -19,15 +20,26 @@ export const Accepted = Schema.Struct({ id: Schema.String, state: Schema.String,
 
 const JobId = Schema.Struct({ id: Schema.String })
 
-/** `kind`, and the options of that kind's synchronous endpoint (checked against it). */
-export const SubmitParams = Schema.Struct({ kind: JobKind }, Schema.Record({ key: Schema.String, value: Schema.String }))
+const option = (description: string) => Schema.optional(Schema.String.annotations({ description }))
+
+/**
+ * `kind`, and the options of that kind's synchronous endpoint, read by that endpoint's own rules once the kind
+ * is known (JobsHandlers): an option the kind does not take is a 400 naming it.
+ */
+export const SubmitParams = Schema.Struct({
+  kind: Query.literal(JobKind.literals, "what the job does: the synchronous endpoint whose body and options it takes"),
+  timeoutMs: option("every kind: the deadline of each task (each page of a document), as on its endpoint"),
+  threshold: option("faces.detect, faces.embed, audio.analyze: as on their endpoints"),
+  model: option("faces.detect, faces.embed: accurate or fast"),
+  minSpeechMs: option("audio.analyze: as on /v1/audio/analyze"),
+  minSilenceMs: option("audio.analyze: as on /v1/audio/analyze"),
+  speechPadMs: option("audio.analyze: as on /v1/audio/analyze")
+})
 
 export const ListParams = Schema.Struct({
-  state: Schema.optional(JobState),
-  /** Jobs per page, 1–1000 (default 100). */
-  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000)), { default: () => 100 }),
-  /** `next` from the previous page. */
-  cursor: Schema.optional(Schema.String)
+  state: Schema.optional(Query.literal(JobState.literals, "only jobs in this state")),
+  limit: Schema.optionalWith(Query.integer({ min: 1, max: 1000, description: "jobs per page (default 100)" }), { default: () => 100 }),
+  cursor: Schema.optional(Schema.String.annotations({ description: "`next` from the previous page" }))
 })
 
 export class JobsApi extends HttpApiGroup.make("jobs")

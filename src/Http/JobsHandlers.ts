@@ -29,11 +29,13 @@ const malformed = (kind: JobKind) => (error: ParseResult.ParseError) => {
   const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
   const name = issue?.path.join(".") ?? ""
   return new MalformedRequest({
-    message: issue?._tag === "Unexpected" ? `kind ${kind} takes no option "${name}"` : `?${name}: ${issue?.message ?? "invalid"}`
+    message: issue?._tag === "Unexpected" ? `kind ${kind} takes no option "${name}"` : `?${name} ${issue?.message ?? "is invalid"}`,
+    parameter: name
   })
 }
 
-const requestOf = (kind: JobKind, params: Readonly<Record<string, string>>): Effect.Effect<JobRequest, MalformedRequest> => {
+const requestOf = (kind: JobKind, given: Readonly<Record<string, string | undefined>>): Effect.Effect<JobRequest, MalformedRequest> => {
+  const params = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined))
   const decode = <A>(schema: Schema.Schema<A, Readonly<Record<string, string | undefined>>>) =>
     Effect.mapError(Schema.decodeUnknown(schema, { onExcessProperty: "error" })(params), malformed(kind))
   switch (kind) {

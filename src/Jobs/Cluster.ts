@@ -26,7 +26,7 @@ import type { SocketServerError } from "@effect/platform/SocketServer"
 import { Config, ConfigError, Context, Duration, Effect, Either, ExecutionStrategy, Exit, Layer, Option, Scope } from "effect"
 import { mkdirSync } from "node:fs"
 import * as path from "node:path"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import { WorkerPool } from "../Pool/WorkerPool.js"
 import * as JobTable from "./JobTable.js"
 
 /** Where this runner is and which storage the cluster shares. */

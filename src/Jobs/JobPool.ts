@@ -7,9 +7,9 @@
  * A task whose worker crashed is tried twice more, then fails with WorkerCrashed.
  */
 import { Context, Effect, Layer, Schedule } from "effect"
-import type { Task } from "../Layers/Job.js"
-import { Overloaded, type PoolError, ShuttingDown, WorkerCrashed } from "../Layers/PoolErrors.js"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import type { Task } from "../Pool/Job.js"
+import { Overloaded, type PoolError, ShuttingDown, WorkerCrashed } from "../Pool/PoolErrors.js"
+import { WorkerPool } from "../Pool/WorkerPool.js"
 
 export interface RunOptions {
   /** The task's deadline (the job's `timeoutMs` option), capped by INFERD_TASK_TIMEOUT. */

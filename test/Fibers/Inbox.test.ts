@@ -8,8 +8,8 @@ import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import * as Inbox from "../../src/Fibers/Inbox.js"
 import { Loops, layer as LoopsLayer } from "../../src/Fibers/Loops.js"
-import { ShuttingDown } from "../../src/Layers/PoolErrors.js"
-import { WorkerPool } from "../../src/Layers/WorkerPool.js"
+import { ShuttingDown } from "../../src/Pool/PoolErrors.js"
+import { WorkerPool } from "../../src/Pool/WorkerPool.js"
 import { ImageUndecodable, type OcrResult, type WorkerRequest } from "../../src/Workers/Protocol.js"
 
 /**

@@ -4,7 +4,7 @@ import { Cause, Clock, Data, Effect, Exit, HashMap, Layer, Logger, LogLevel, Opt
 import * as Canary from "../../src/Fibers/Canary.js"
 import * as Loop from "../../src/Fibers/Loop.js"
 import { Loops, layer as LoopsLayer } from "../../src/Fibers/Loops.js"
-import { WorkerPool } from "../../src/Layers/WorkerPool.js"
+import { WorkerPool } from "../../src/Pool/WorkerPool.js"
 import { canaryText } from "../../src/Workers/CanaryImage.js"
 import type { OcrResult, WorkerRequest } from "../../src/Workers/Protocol.js"
 

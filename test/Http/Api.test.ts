@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs"
 import sharp from "sharp"
 import * as Loop from "../../src/Fibers/Loop.js"
 import { Loops } from "../../src/Fibers/Loops.js"
-import * as WorkerPool from "../../src/Layers/WorkerPool.js"
-import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
+import * as WorkerPool from "../../src/Pool/WorkerPool.js"
+import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
 import { awaitReady, post, send, testServer } from "../support/server.js"
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url))

