@@ -7,6 +7,7 @@ import { Schema } from "effect"
 import { JobsUnavailable } from "../Jobs/Job.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import { AudioAnalysis, AudioTooLong, AudioUndecodable, InferenceFailed, ModelUnavailable } from "../Workers/Protocol.js"
+import { Accepted } from "./JobsApi.js"
 import * as Media from "./Media.js"
 import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
@@ -35,7 +36,7 @@ export const AnalyzeParams = Schema.Struct({
 /** Speech detection and levels; the errors are every failure of an upload run on the pool. */
 export class AudioApi extends HttpApiGroup.make("audio")
   .add(
-    HttpApiEndpoint.post("analyze", "/v1/audio/analyze").setUrlParams(AnalyzeParams).addSuccess(AudioAnalysis)
+    HttpApiEndpoint.post("analyze", "/v1/audio/analyze").setUrlParams(AnalyzeParams).addSuccess(AudioAnalysis).addSuccess(Accepted)
       .annotateContext(Media.uploadBody(Media.audio))
       .annotate(OpenApi.Summary, "Find the speech in an audio file, and its levels")
   )

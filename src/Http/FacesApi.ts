@@ -13,6 +13,7 @@ import { JobsUnavailable } from "../Jobs/Job.js"
 import { GalleryStorageFailed, InvalidPersonId, Match, PersonNotFound, PersonSummary } from "../Layers/Gallery.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import { FaceBox, FaceModel, ImageTooLarge, ImageUndecodable, InferenceFailed, ModelUnavailable } from "../Workers/Protocol.js"
+import { Accepted } from "./JobsApi.js"
 import * as Media from "./Media.js"
 import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
@@ -64,11 +65,11 @@ const image = Media.uploadBody(Media.image)
 
 export class FacesApi extends HttpApiGroup.make("faces")
   .add(
-    HttpApiEndpoint.post("detect", "/v1/faces/detect").setUrlParams(DetectParams).addSuccess(Detection)
+    HttpApiEndpoint.post("detect", "/v1/faces/detect").setUrlParams(DetectParams).addSuccess(Detection).addSuccess(Accepted)
       .annotateContext(image).annotate(OpenApi.Summary, "Find the faces in an image")
   )
   .add(
-    HttpApiEndpoint.post("embed", "/v1/faces/embed").setUrlParams(DetectParams).addSuccess(Embedding)
+    HttpApiEndpoint.post("embed", "/v1/faces/embed").setUrlParams(DetectParams).addSuccess(Embedding).addSuccess(Accepted)
       .annotateContext(image).annotate(OpenApi.Summary, "Find the faces in an image, each with a 128-number embedding")
   )
   .add(
