@@ -67,8 +67,7 @@ export const config = Config.all({
    * How long a silent runner keeps its shards: the failover time is about half of this after a kill -9.
    * Locks are refreshed three times per lease, and runners pinged as often.
    */
-  lease: Config.duration("INFERD_RUNNER_LEASE").pipe(Config.withDefault(Duration.seconds(6))),
-  shutdownGrace: Config.duration("INFERD_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(10)))
+  lease: Config.duration("INFERD_RUNNER_LEASE").pipe(Config.withDefault(Duration.seconds(6)))
 })
 export type ClusterConfig = Config.Config.Success<typeof config>
 
@@ -90,7 +89,9 @@ export const shardingConfig = (options: ClusterConfig, workers: number): Shardin
     entityMailboxCapacity: 4096,
     entityMaxIdleTime: Duration.seconds(30),
     entityRegistrationTimeout: Duration.minutes(1),
-    entityTerminationTimeout: options.shutdownGrace,
+    // By the time the cluster stops, the pool has drained (INFERD_SHUTDOWN_GRACE): what a job still waits for
+    // will not come, and its message is left to the runner that takes the shard.
+    entityTerminationTimeout: Duration.seconds(1),
     entityMessagePollInterval: Duration.seconds(1),
     entityReplyPollInterval: Duration.millis(200),
     refreshAssignmentsInterval: Duration.seconds(1),

@@ -85,7 +85,17 @@ describe("jobs on @effect/cluster (child processes)", () => {
       const firstRestart = Math.min(...rehomed.map((j) => Date.parse(j.startedAt ?? j.updatedAt))) - killedAt
       const lastDone = Math.max(...final.map((j) => Date.parse(j.updatedAt))) - killedAt
       console.log(`failover (3 runners, PostgreSQL, 1 worker each): kill → first job taken over ${firstTaken} ms → first re-homed job starts ${firstRestart} ms → last job done ${lastDone} ms; ${rehomed.length} jobs were running on the killed runner`)
+
+      // SIGTERM mid-work: the runner finishes or leaves its tasks, hands its shards over, exits 0; nothing is lost.
+      const more = await Promise.all(Array.from({ length: 6 }, () => submit(reader)))
+      const entryAddress = (await json<Cluster>(`${entry.base}/status`)).cluster.runner
+      expect(await waitFor(async () => (await jobs(reader, more)).some((j) => j.state === "running" && j.runner === entryAddress), 120_000)).toBe(true)
+      const stoppedAt = Date.now()
       expect(await stop(entry)).toBe(0)
+      const stopMs = Date.now() - stoppedAt
+      expect(await waitFor(() => allDone(reader, more), 180_000), reader.log()).toBe(true)
+      for (const job of await jobs(reader, more)) expect(job.result?.text).toContain("This is a lot of 12 point text")
+      console.log(`SIGTERM of a busy runner: exit 0 after ${stopMs} ms; its jobs then finished on the last runner`)
       expect(await stop(reader)).toBe(0)
     } finally {
       for (const daemon of daemons) daemon.child.kill("SIGKILL")
