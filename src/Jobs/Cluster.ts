@@ -133,10 +133,16 @@ const migratingAlone = <A, E, R>(layer: Layer.Layer<A, E, R>) =>
     return context
   }))
 
+/**
+ * WAL with synchronous NORMAL: a commit survives the process dying (kill -9, a crash), which is what a
+ * single runner must survive; only a power cut can lose the last commits. FULL would fsync each of the
+ * handful of writes a job makes.
+ */
 const sqlite = (dataDir: string) =>
   Layer.unwrapEffect(Effect.sync(() => {
     mkdirSync(dataDir, { recursive: true })
-    return SqliteClient.layer({ filename: path.resolve(dataDir, "cluster.db") })
+    return Layer.tap(SqliteClient.layer({ filename: path.resolve(dataDir, "cluster.db") }), (context) =>
+      Effect.orDie(Context.get(context, SqliteClient.SqliteClient)`PRAGMA synchronous = NORMAL`))
   }))
 
 export const layer = Layer.unwrapEffect(Effect.gen(function*() {
