@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { type Daemon, freePort, ready, startDaemon, waitFor } from "../support/daemon.js"
-import { freshDatabase } from "../support/postgres.js"
+import { administer, freshDatabase } from "../support/postgres.js"
 
 const page = readFileSync(new URL("../fixtures/images/testocr.png", import.meta.url))
 
@@ -101,6 +101,27 @@ describe("jobs on @effect/cluster (child processes)", () => {
       for (const daemon of daemons) daemon.child.kill("SIGKILL")
     }
   }, 420_000)
+
+  it("PostgreSQL unreachable: /health/ready is 503 naming it, and 200 again once it is back", async () => {
+    const url = await freshDatabase()
+    const name = new URL(url).pathname.slice(1)
+    const daemon = await startDaemon({ INFERD_WORKERS: "1", INFERD_DATABASE_URL: url, INFERD_RUNNER_ADDRESS: `127.0.0.1:${await freePort()}` })
+    const readiness = async () => {
+      const response = await fetch(`${daemon.base}/health/ready`)
+      return { status: response.status, body: (await response.json()) as { reasons?: ReadonlyArray<string> } }
+    }
+    try {
+      expect(await ready(daemon), daemon.log()).toBe(true)
+      await administer([`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS false`, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`])
+      expect(await waitFor(async () => (await readiness()).status === 503, 30_000)).toBe(true)
+      expect((await readiness()).body.reasons?.join()).toContain("jobs database is unreachable")
+      await administer([`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`])
+      expect(await waitFor(async () => (await readiness()).status === 200, 60_000), daemon.log()).toBe(true)
+    } finally {
+      await administer([`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`])
+      expect(await stop(daemon)).toBe(0)
+    }
+  }, 180_000)
 
   it("embedded: kill -9 mid-work, restart on another PORT: the same runner resumes every job", async () => {
     const env = { INFERD_WORKERS: "1" }

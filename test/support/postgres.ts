@@ -55,16 +55,21 @@ export const serverUrl = () => {
   return url
 }
 
-/** Creates an empty database and answers its URL. */
-export const freshDatabase = async () => {
-  const name = `inferd_${randomUUID().replaceAll("-", "")}`
+/** Runs statements as the server's superuser, from its maintenance database. */
+export const administer = async (statements: ReadonlyArray<string>) => {
   const admin = new pg.Client({ connectionString: serverUrl() })
   await admin.connect()
   try {
-    await admin.query(`CREATE DATABASE ${name}`)
+    for (const statement of statements) await admin.query(statement)
   } finally {
     await admin.end()
   }
+}
+
+/** Creates an empty database and answers its URL. */
+export const freshDatabase = async () => {
+  const name = `inferd_${randomUUID().replaceAll("-", "")}`
+  await administer([`CREATE DATABASE ${name}`])
   const url = new URL(serverUrl())
   url.pathname = `/${name}`
   return url.toString()
