@@ -7,14 +7,12 @@
 import { RunnerStorage } from "@effect/cluster/RunnerStorage"
 import { Sharding } from "@effect/cluster/Sharding"
 import * as ShardId from "@effect/cluster/ShardId"
-import * as Schema from "effect/Schema"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Clock, Config, Context, Duration, Effect, Equal, Layer, Option, Schedule, Stream } from "effect"
+import { Clock, Config, Context, Duration, Effect, Equal, Layer, Option, Schedule, Schema, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Loop from "../Fibers/Loop.js"
 import { Loops } from "../Fibers/Loops.js"
 import * as Cluster from "./Cluster.js"
-import { ClusterInfo } from "./Cluster.js"
 import { finished, type Job, JobFinished, type JobList, JobNotFound, type JobRequest, JobsUnavailable, type JobState } from "./Job.js"
 import * as JobEntity from "./JobEntity.js"
 import * as JobPool from "./JobPool.js"
@@ -52,7 +50,7 @@ const unavailable = (cause: { readonly message: string }) =>
 export const make = Effect.gen(function*() {
   const table = yield* JobTable
   const sql = yield* SqlClient.SqlClient
-  const info = yield* ClusterInfo
+  const info = yield* Cluster.ClusterInfo
   const sharding = yield* Sharding
   const runners = yield* RunnerStorage
   const client = yield* JobEntity.JobEntity.client

