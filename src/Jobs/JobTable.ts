@@ -106,6 +106,16 @@ export const make = Effect.gen(function*() {
   const columns = sql`id, kind, options, state, progress, runner, attempts, result, error, created_at, updated_at, started_at`
   const running = sql.literal("('queued', 'running')")
 
+  // The job's messages and replies in the cluster's storage (`SqlMessageStorage`'s tables): its `Run` and its
+  // pages' `Read`s, which would otherwise be kept for ever.
+  const messages = (id: string) =>
+    sql`SELECT id FROM cluster_messages WHERE (entity_type = 'Job' AND entity_id = ${id}) OR (entity_type = 'OcrPage' AND entity_id LIKE ${`${id}/%`})`
+  const forget = (id: string) =>
+    Effect.zipRight(
+      sql`DELETE FROM cluster_replies WHERE request_id IN (${messages(id)})`,
+      sql`DELETE FROM cluster_messages WHERE id IN (${messages(id)})`
+    )
+
   const get = (id: string) =>
     Effect.map(sql`SELECT ${columns} FROM inferd_jobs WHERE id = ${id}`, (rows) => Option.map(Option.fromNullable(rows[0]), toJob))
 
@@ -167,10 +177,11 @@ export const make = Effect.gen(function*() {
       Effect.map(sql<{ id: string }>`SELECT id FROM inferd_jobs WHERE state = 'queued' AND created_at < ${beforeMs} ORDER BY created_at`, (rows) =>
         rows.map((row) => row.id)),
     purge: (beforeMs) =>
-      Effect.map(
-        sql`DELETE FROM inferd_jobs WHERE state IN ('done', 'failed', 'cancelled') AND updated_at < ${beforeMs} RETURNING id`,
-        (rows) => rows.length
-      ),
+      Effect.gen(function*() {
+        const gone = yield* sql<{ id: string }>`DELETE FROM inferd_jobs WHERE state IN ('done', 'failed', 'cancelled') AND updated_at < ${beforeMs} RETURNING id`
+        yield* Effect.forEach(gone, ({ id }) => forget(id), { discard: true })
+        return gone.length
+      }).pipe(sql.withTransaction),
     counts: Effect.map(sql<{ state: JobState; n: number }>`SELECT state, count(*) AS n FROM inferd_jobs GROUP BY state`, (rows) => {
       const counts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 }
       for (const row of rows) counts[row.state] = Number(row.n)

@@ -4,7 +4,8 @@
  * page of one) and a pool that refuses with Overloaded (the task waits and is tried again, alone).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Schedule } from "effect"
+import Database from "better-sqlite3"
+import { ConfigProvider, Effect, Layer, Option, Schedule } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -27,11 +28,11 @@ const poolDouble = (answer: (n: number) => Effect.Effect<unknown, unknown>) => {
   return { layer, submitted: () => submitted }
 }
 
-const engine = (pool: Layer.Layer<WorkerPool>) =>
+const engine = (pool: Layer.Layer<WorkerPool>, config: Record<string, string> = {}) =>
   JobsLive.pipe(
-    Layer.provide(Loops.layer),
+    Layer.provideMerge(Loops.layer),
     Layer.provide(pool),
-    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson({ INFERD_DATA_DIR: mkdtempSync(join(tmpdir(), "inferd-jobs-unit-")) })))
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson({ INFERD_DATA_DIR: mkdtempSync(join(tmpdir(), "inferd-jobs-unit-")), ...config })))
   )
 
 const ended = (id: string) =>
@@ -64,6 +65,31 @@ describe("Jobs (embedded engine, pool double)", () => {
       assert.deepStrictEqual([job.state, job.error?._tag], ["failed", "PoisonJob"])
       assert.strictEqual(pool.submitted(), 3)
     }).pipe(Effect.provide(engine(pool.layer)))
+  }, 60_000)
+
+  it.live("INFERD_JOB_TTL: an ended job is purged with its messages in the cluster's storage", () => {
+    const result = { durationSec: 1, sampleRate: 16000, channels: 1, speech: [], speechRatio: 0, rmsDbfs: -90, peakDbfs: -90, durationMs: 1 }
+    const dir = mkdtempSync(join(tmpdir(), "inferd-jobs-ttl-"))
+    const messages = (id: string) => {
+      const db = new Database(join(dir, "cluster.db"), { readonly: true })
+      try {
+        return db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM cluster_messages WHERE entity_id = ?").get(id)?.n
+      } finally {
+        db.close()
+      }
+    }
+    return Effect.gen(function*() {
+      const jobs = yield* Jobs
+      const job = yield* Effect.flatMap(jobs.submit({ kind: "audio.analyze", options: vad }, input), (j) => ended(j.id))
+      assert.strictEqual(job.state, "done")
+      assert.strictEqual(messages(job.id), 1)
+      const loop = Option.getOrThrow(yield* (yield* Loops.Loops).get("jobs-ttl"))
+      yield* loop.runNow
+      const missing = yield* Effect.flip(jobs.get(job.id)).pipe(Effect.retry(Schedule.spaced("50 millis")), Effect.timeout("10 seconds"))
+      assert.strictEqual(missing._tag, "JobNotFound")
+      assert.strictEqual(messages(job.id), 0)
+      assert.strictEqual((yield* loop.status).failures, 0)
+    }).pipe(Effect.provide(engine(poolDouble(() => Effect.succeed(result)).layer, { INFERD_DATA_DIR: dir, INFERD_JOB_TTL: "0 millis" })))
   }, 60_000)
 
   it.live("a task refused as Overloaded waits and is tried again until the pool takes it", () => {
