@@ -4,7 +4,7 @@
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { LoopStatus } from "../Fibers/Loop.js"
+import { LoopPaused, LoopStatus } from "../Fibers/Loop.js"
 import { JobsUnavailable } from "../Jobs/Job.js"
 import { ClusterStatus } from "../Jobs/Jobs.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
@@ -100,7 +100,7 @@ const LoopName = Schema.Struct({ name: Schema.String })
 
 export class LoopsApi extends HttpApiGroup.make("loops")
   .add(HttpApiEndpoint.get("list", "/v1/loops").addSuccess(Schema.Array(LoopStatus)))
-  .add(HttpApiEndpoint.post("run", "/v1/loops/:name/run").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound))
+  .add(HttpApiEndpoint.post("run", "/v1/loops/:name/run").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound).addError(LoopPaused))
   .add(HttpApiEndpoint.post("pause", "/v1/loops/:name/pause").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound))
   .add(HttpApiEndpoint.post("resume", "/v1/loops/:name/resume").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound))
 {}
