@@ -47,7 +47,7 @@ export type JobError = typeof JobError.Type
 export const Job = Schema.Struct({
   id: Schema.String,
   kind: JobKind,
-  options: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  options: Schema.Record({ key: Schema.String, value: Schema.Union(Schema.Number, Schema.String) }),
   state: JobState,
   /** 0..1; multi-page documents advance a page at a time. */
   progress: Schema.Number,
@@ -59,9 +59,10 @@ export const Job = Schema.Struct({
   updatedAt: Schema.String,
   /** When its last attempt started. */
   startedAt: Schema.optional(Schema.String),
+  /** What the synchronous route of the job's kind answers. */
   result: Schema.optional(Schema.Unknown),
   error: Schema.optional(JobError)
-})
+}).annotations({ identifier: "Job" })
 export type Job = typeof Job.Type
 
 /** A page of `GET /v1/jobs`, newest first; `next` is the cursor of the following page, null on the last. */

@@ -76,7 +76,7 @@ const toJob = (raw: unknown): Job => {
   return {
     id: row.id,
     kind: row.kind,
-    options: JSON.parse(row.options) as Record<string, unknown>,
+    options: JSON.parse(row.options) as Record<string, number | string>,
     state: row.state,
     progress: row.progress,
     runner: row.runner,

@@ -29,6 +29,10 @@ const submit = (daemon: Daemon) =>
   json<{ id: string }>(`${daemon.base}/v1/jobs?kind=ocr`, { method: "POST", body: page, headers: { "content-type": "image/png" } }).then((r) => r.id)
 const jobs = (daemon: Daemon, ids: ReadonlyArray<string>) => Promise.all(ids.map((id) => json<Job>(`${daemon.base}/v1/jobs/${id}`)))
 const allDone = async (daemon: Daemon, ids: ReadonlyArray<string>) => (await jobs(daemon, ids)).every((job) => job.state === "done")
+/** What a failed wait shows: each job's state, runner and attempts, and the daemons' lines other than the access log. */
+const explain = async (reader: Daemon, ids: ReadonlyArray<string>, daemons: ReadonlyArray<Daemon>) =>
+  JSON.stringify((await jobs(reader, ids)).map((j) => [j.id.slice(0, 8), j.state, j.runner, j.attempts])) + "\n" +
+  daemons.map((d) => d.log().split("\n").filter((line) => !line.includes("\"route\"")).slice(-40).join("\n")).join("\n---\n")
 
 interface LogLine { readonly message: string; readonly timestamp: string; readonly annotations: { readonly job?: string } }
 /** One daemon's log lines with `message`, as [job id, time]. */
@@ -65,7 +69,7 @@ describe("jobs on @effect/cluster (child processes)", () => {
       victim.child.kill("SIGKILL")
       await victim.exit
 
-      expect(await waitFor(() => allDone(reader, ids), 180_000), reader.log()).toBe(true)
+      expect(await waitFor(() => allDone(reader, ids), 180_000), await explain(reader, ids, daemons)).toBe(true)
       const final = await jobs(reader, ids)
       for (const job of final) expect(job.result?.text, job.id).toContain("This is a lot of 12 point text")
       const rehomed = final.filter((j) => onVictim.includes(j.id))
@@ -93,7 +97,7 @@ describe("jobs on @effect/cluster (child processes)", () => {
       const stoppedAt = Date.now()
       expect(await stop(entry)).toBe(0)
       const stopMs = Date.now() - stoppedAt
-      expect(await waitFor(() => allDone(reader, more), 180_000), reader.log()).toBe(true)
+      expect(await waitFor(() => allDone(reader, more), 180_000), await explain(reader, more, daemons)).toBe(true)
       for (const job of await jobs(reader, more)) expect(job.result?.text).toContain("This is a lot of 12 point text")
       console.log(`SIGTERM of a busy runner: exit 0 after ${stopMs} ms; its jobs then finished on the last runner`)
       expect(await stop(reader)).toBe(0)
@@ -145,7 +149,7 @@ describe("jobs on @effect/cluster (child processes)", () => {
     try {
       expect(await ready(second), second.log()).toBe(true)
       const readyAt = Date.now()
-      expect(await waitFor(() => allDone(second, ids), 180_000), second.log()).toBe(true)
+      expect(await waitFor(() => allDone(second, ids), 180_000), await explain(second, ids, [first, second])).toBe(true)
       const final = await jobs(second, ids)
       for (const job of final) expect(job.result?.text).toContain("This is a lot of 12 point text")
       const resumed = final.filter((j) => onVictim.includes(j.id))
