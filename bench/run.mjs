@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark in turn, each printing its table; all results land in bench/results.json.
-// Speed targets live here, never in tests. BENCH_QUICK=1 runs fewer rounds.
-import { spawnSync } from "node:child_process"
+// Speed targets live here, never in tests. BENCH_QUICK=1 runs fewer rounds; INFERD_NODE=/path/to/node runs them
+// on that Node (README: "Another Node"); BENCH_RESULTS=file writes the results there instead.
+import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
-import { root } from "./lib.mjs"
+import { benchNode, resultsFile, root } from "./lib.mjs"
 
 const quick = process.env.BENCH_QUICK === "1"
 const steps = [
@@ -15,15 +16,17 @@ const steps = [
   ["jobs.mjs", quick ? ["--jobs", "20", "--burst", "200"] : ["--jobs", "40", "--burst", "400"]],
   ["cluster.mjs", quick ? ["--rounds", "1"] : ["--rounds", "3"]]
 ]
+const version = execFileSync(benchNode, ["--version"], { encoding: "utf8" }).trim()
+console.log(`# Node ${version} (${benchNode})`)
 const started = Date.now()
 for (const [script, args] of steps) {
   if (args === null || !existsSync(`${root}/bench/${script}`)) continue
   console.log(`\n# ${script}`)
-  const run = spawnSync(process.execPath, [`${root}/bench/${script}`, ...args], { stdio: "inherit", cwd: root })
+  const run = spawnSync(benchNode, [`${root}/bench/${script}`, ...args], { stdio: "inherit", cwd: root })
   if (run.status !== 0) console.log(`(${script} exited ${run.status})`)
 }
-const results = JSON.parse(readFileSync(`${root}/bench/results.json`, "utf8"))
-console.log(`\n# Summary (${((Date.now() - started) / 1000).toFixed(0)} s)`)
+const results = JSON.parse(readFileSync(resultsFile, "utf8"))
+console.log(`\n# Summary (Node ${version}, ${((Date.now() - started) / 1000).toFixed(0)} s)`)
 const line = (what, value, target) => console.log(`- ${what}: ${value}${target ? ` (target ${target})` : ""}`)
 if (results.dispatch1) line("dispatch, WorkerPool / piscina tasks/s", results.dispatch1.ratios.inferdVsPiscina.toFixed(2), ">= 1.0")
 if (results.ocr) line("OCR via HTTP / tesseract.js scheduler", results.ocr.ratios.httpVsScheduler.toFixed(2), ">= 0.95")

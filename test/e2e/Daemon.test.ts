@@ -48,7 +48,9 @@ describe("inferd serve (child process)", () => {
 
   it("serves OCR under load, then stops on SIGTERM with 50 requests in flight: exit 0, no inbox file lost", async () => {
     const inbox = mkdtempSync(join(tmpdir(), "inferd-e2e-inbox-"))
-    const daemon = await startDaemon({ INFERD_WORKERS: "2", INFERD_INBOX: inbox, INFERD_INBOX_INTERVAL: "300 millis", INFERD_SHUTDOWN_GRACE: "10 seconds" })
+    // A grace far shorter than the queued pages need (up to 16 queued, each ~300 ms of CPU, on 2 workers), so some
+    // are refused with ShuttingDown on any machine: with 10 s, a quiet machine finished them all and none were.
+    const daemon = await startDaemon({ INFERD_WORKERS: "2", INFERD_INBOX: inbox, INFERD_INBOX_INTERVAL: "300 millis", INFERD_SHUTDOWN_GRACE: "500 millis" })
     const { base } = daemon
     try {
       expect(await ready(daemon), daemon.log()).toBe(true)
