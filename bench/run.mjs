@@ -13,7 +13,9 @@ const steps = [
   ["pdf.mjs", quick ? ["--pages", "6", "--rounds", "2"] : ["--rounds", "4"]],
   ["onnx.mjs", quick ? ["--rounds", "2"] : ["--rounds", "3"]],
   ["status-latency.mjs", ["--seconds", quick ? "8" : "20"]],
-  ["lifecycle.mjs", ["--rounds", quick ? "1" : "3"]]
+  ["lifecycle.mjs", ["--rounds", quick ? "1" : "3"]],
+  ["jobs.mjs", quick ? ["--jobs", "20", "--burst", "200"] : ["--jobs", "40", "--burst", "400"]],
+  ["cluster.mjs", quick ? ["--rounds", "1"] : ["--rounds", "3"]]
 ]
 const version = execFileSync(benchNode, ["--version"], { encoding: "utf8" }).trim()
 console.log(`# Node ${version} (${benchNode})`)
@@ -34,4 +36,7 @@ if (results.pdf) line("born-digital 50-page PDF from its text layer, ms", result
 if (results.onnx) for (const [k, v] of Object.entries(results.onnx.ratios ?? {})) line(`${k} via HTTP / one all-cores onnxruntime session`, v.toFixed(2), ">= 1.0")
 if (results.statusLatency) line("/status p99 idle → busy, ms", `${results.statusLatency.idle.p99.toFixed(1)} → ${results.statusLatency.busy.p99.toFixed(1)}`, "busy <= 10, <= idle + 5")
 if (results.statusLatency?.busy.loopDelayMs) line("daemon event-loop delay p99 idle → busy, ms (10 ms resolution)", `${results.statusLatency.idle.loopDelayMs.p99.toFixed(1)} → ${results.statusLatency.busy.loopDelayMs.p99.toFixed(1)}`)
+if (results.jobs) line("async job enqueue → start p50, ms (old SQLite store before @effect/cluster)", `${results.jobs.latencyMs.p50}${results.jobsOldStore ? ` (old ${results.jobsOldStore.latencyMs.p50})` : ""}`, "<= 50")
+if (results.jobs?.throughput) line("trivial jobs/s through the embedded engine", results.jobs.throughput.perSecond.toFixed(0), ">= 200")
+if (results.cluster) line("OCR pages/s, three runners / one daemon with the same workers", results.cluster.ratios.threeVsOne.toFixed(2), ">= 0.90")
 if (results.lifecycle) line("ready after start, ms / stop idle, ms", `${results.lifecycle.readyMs.median.toFixed(0)} / ${results.lifecycle.stopIdleMs.median.toFixed(0)}`, "<= 3000 / <= 1000")

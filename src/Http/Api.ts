@@ -5,6 +5,7 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { LoopPaused, LoopStatus } from "../Fibers/Loop.js"
+import { ClusterStatus } from "../Jobs/Jobs.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import * as ApiDocument from "./ApiDocument.js"
 import { AudioApi } from "./AudioApi.js"
@@ -13,7 +14,6 @@ import { InternalError, MethodNotAllowed, NotFound } from "./ErrorBoundary.js"
 import { FacesApi, GalleryApi } from "./FacesApi.js"
 import { JobsApi } from "./JobsApi.js"
 import { KnownOptions } from "./KnownOptions.js"
-import * as Query from "./Query.js"
 import { OcrApi } from "./OcrApi.js"
 import { MalformedRequest } from "./Upload.js"
 
@@ -56,7 +56,9 @@ export const Status = Schema.Struct({
   pool: PoolStatus,
   loops: Schema.Array(LoopStatus),
   /** Face models (OCR and voice-activity models ship with the package and are always there). */
-  models: Schema.Array(ModelState)
+  models: Schema.Array(ModelState),
+  /** The jobs engine: embedded (SQLite) or a runner of a PostgreSQL cluster, its runners and the shards it holds. */
+  cluster: ClusterStatus
 })
 
 export const Ready = Schema.Struct({ status: Schema.Literal("ready"), workers: Schema.Number, models: Schema.Array(ModelState) })
@@ -72,12 +74,6 @@ export class SystemApi extends HttpApiGroup.make("system")
       .annotate(OpenApi.Summary, "Prometheus metrics")
   )
 {}
-
-/** `?timeoutMs=`: the task's deadline, capped by `INFERD_TASK_TIMEOUT`. */
-export const TaskParams = Schema.Struct({
-  timeoutMs: Schema.optional(Query.timeoutMs),
-  async: Schema.optional(Query.async)
-})
 
 const LoopName = Schema.Struct({ name: Schema.String })
 

@@ -4,6 +4,7 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { JobsUnavailable } from "../Jobs/Job.js"
 import { OcrResult, TooManyPages, UnknownLanguage } from "../Layers/OcrDocument.js"
 import { DocumentUnreadable, ImageTooLarge, ImageUndecodable, InferenceFailed } from "../Workers/Protocol.js"
 import { Accepted } from "./JobsApi.js"
@@ -53,5 +54,5 @@ export class OcrApi extends HttpApiGroup.make("ocr")
       .annotate(OpenApi.Summary, "The OCR languages installed (`npm i @tesseract.js-data/<code>` adds one)")
   )
   .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
-  .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed)
+  .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed).addError(JobsUnavailable)
 {}

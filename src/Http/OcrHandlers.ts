@@ -8,9 +8,9 @@ import * as OcrDocument from "../Layers/OcrDocument.js"
 import { taskTimeout } from "../Pool/PoolOptions.js"
 import { WorkerPool } from "../Pool/WorkerPool.js"
 import { installedLanguages } from "../Pool/WorkerSettings.js"
-import { Jobs } from "../Fibers/Jobs.js"
+import { Jobs } from "../Jobs/Jobs.js"
 import { Api } from "./Api.js"
-import { accepted } from "./JobsHandlers.js"
+import { accepted, jsonOnly } from "./JobsHandlers.js"
 import * as Media from "./Media.js"
 import { Upload } from "./Upload.js"
 
@@ -28,7 +28,8 @@ export const layer = HttpApiBuilder.group(Api, "ocr", (handlers) =>
           yield* OcrDocument.checkLanguages(ocr.lang, languages)
           const document = yield* upload.one(Media.document)
           if (async === true) {
-            const job = yield* jobs.submit("ocr", document, "image")
+            yield* jsonOnly(ocr.format)
+            const job = yield* jobs.submit({ kind: "ocr", options: { ...ocr, timeoutMs } }, document)
             return accepted(job.id, job.state)
           }
           // The deadline is the whole document's, as the client waits for all of it.

@@ -15,43 +15,6 @@ interface Answer { readonly status: number; readonly body: { readonly text?: str
 const status = async (base: string) => (await (await fetch(`${base}/status`)).json()) as Status
 
 describe("inferd serve (child process)", () => {
-  it("kill -9 with async jobs accepted, then a restart: every job completes", async () => {
-    const env = { INFERD_WORKERS: "1", INFERD_DATA_DIR: mkdtempSync(join(tmpdir(), "inferd-e2e-jobs-")), INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-e2e-inbox-")) }
-    const tiff = readFileSync(fixture("two-pages.tif"))
-    const first = await startDaemon(env)
-    const ids: Array<string> = []
-    try {
-      expect(await ready(first), first.log()).toBe(true)
-      for (let i = 0; i < 4; i++) {
-        const r = await fetch(`${first.base}/v1/ocr?async=true`, { method: "POST", body: tiff, headers: { "content-type": "image/tiff" } })
-        expect(r.status).toBe(202)
-        ids.push(((await r.json()) as { id: string }).id)
-      }
-      first.child.kill("SIGKILL")
-      await first.exit
-    } finally {
-      first.child.kill("SIGKILL")
-    }
-    const second = await startDaemon(env)
-    try {
-      expect(await ready(second), second.log()).toBe(true)
-      for (const id of ids) {
-        let job: { state: string; result?: { pages: Array<{ page: number; text: string }> } } = { state: "queued" }
-        const until = Date.now() + 60_000
-        while (job.state !== "done" && job.state !== "failed" && Date.now() < until) {
-          job = (await (await fetch(`${second.base}/v1/jobs/${id}`)).json()) as typeof job
-          await new Promise((r) => setTimeout(r, 200))
-        }
-        expect(job.state, `${id}: ${JSON.stringify(job)}`).toBe("done")
-        expect(job.result?.pages.map((p) => p.page)).toEqual([1, 2])
-        expect(job.result?.pages[1]?.text).toContain("Tesseract.js")
-      }
-    } finally {
-      second.child.kill("SIGTERM")
-      await second.exit
-    }
-  }, 240_000)
-
   it("SIGKILL in the middle of inbox work, then a restart: every file ends in done/ with a whole result", async () => {
     const inbox = mkdtempSync(join(tmpdir(), "inferd-e2e-kill-"))
     const names = Array.from({ length: 12 }, (_, i) => `page-${i}.png`)
