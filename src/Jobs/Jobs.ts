@@ -123,17 +123,20 @@ export const ttl = Config.duration("INFERD_JOB_TTL").pipe(Config.withDefault(Dur
 /**
  * Jobs stored without their message (the process died between the two writes, before its 202) are sent
  * again at start; a job that has its message is not run twice, since the id is the message's primary key.
+ * Only jobs from before this runner started: its own submissions send their message themselves, and one
+ * sent again here once it had ended and been purged would store a message for a job that no longer exists.
  */
-const resend = Effect.gen(function*() {
-  const table = yield* JobTable
-  const client = yield* JobEntity.JobEntity.client
-  const now = yield* Clock.currentTimeMillis
-  const queued = yield* table.queued(now)
-  yield* Effect.forEach(queued, (id) => client(id).Run({ id }, { discard: true }), { concurrency: 16, discard: true })
-  if (queued.length > 0) yield* Effect.logInfo(`jobs: ${queued.length} queued jobs sent again`)
-})
+const resend = (startedAt: number) =>
+  Effect.gen(function*() {
+    const table = yield* JobTable
+    const client = yield* JobEntity.JobEntity.client
+    const queued = yield* table.queued(startedAt)
+    yield* Effect.forEach(queued, (id) => client(id).Run({ id }, { discard: true }), { concurrency: 16, discard: true })
+    if (queued.length > 0) yield* Effect.logInfo(`jobs: ${queued.length} queued jobs sent again`)
+  })
 
 export const layer = Layer.scoped(Jobs, Effect.gen(function*() {
+  const startedAt = yield* Clock.currentTimeMillis
   const jobs = yield* make
   const table = yield* JobTable
   const keep = yield* ttl
@@ -144,7 +147,7 @@ export const layer = Layer.scoped(Jobs, Effect.gen(function*() {
     if (removed > 0) yield* Effect.logInfo(`jobs: purged ${removed} finished jobs older than ${Duration.format(keep)}`)
   })
   yield* loops.register(yield* Loop.make({ name: "jobs-ttl", interval: "1 hour", body: purge }))
-  yield* Effect.forkScoped(Effect.catchAllCause(resend, (cause) => Effect.logWarning("jobs: could not send queued jobs again", cause)))
+  yield* Effect.forkScoped(Effect.catchAllCause(resend(startedAt), (cause) => Effect.logWarning("jobs: could not send queued jobs again", cause)))
   return jobs
 }))
 

@@ -1,16 +1,19 @@
 /**
  * The jobs engine (embedded, SQLite) over a worker pool double, for what a real pool does not do on demand:
  * a handler that dies (a poison job ends typed after a bounded number of attempts, for a whole job and for a
- * page of one) and a pool that refuses with Overloaded (the task waits and is tried again, alone).
+ * page of one) and a pool that refuses with Overloaded (the task waits and is tried again, alone). Also what
+ * the engine does at start and in its loops: jobs stored without their message are sent, ended ones purged.
  */
 import { assert, describe, it } from "@effect/vitest"
 import Database from "better-sqlite3"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { ConfigProvider, Effect, Layer, Option, Schedule } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Loops from "../../src/Fibers/Loops.js"
 import { Jobs, JobsLive } from "../../src/Jobs/Jobs.js"
+import * as JobTable from "../../src/Jobs/JobTable.js"
 import type { Task } from "../../src/Pool/Job.js"
 import { Overloaded } from "../../src/Pool/PoolErrors.js"
 import { type PoolStats, WorkerPool } from "../../src/Pool/WorkerPool.js"
@@ -70,6 +73,20 @@ describe("Jobs (embedded engine, pool double)", () => {
       assert.deepStrictEqual([job.state, job.error?._tag], ["failed", "PoisonJob"])
       assert.strictEqual(pool.submitted(), 3)
     }).pipe(Effect.provide(engine(pool.layer)))
+  }, 60_000)
+
+  it.live("a job stored without its message before the runner started is sent at start and runs", () => {
+    const result = { durationSec: 1, sampleRate: 16000, channels: 1, speech: [], speechRatio: 0, rmsDbfs: -90, peakDbfs: -90, durationMs: 1 }
+    const dir = mkdtempSync(join(tmpdir(), "inferd-jobs-resend-"))
+    const storedBefore = Effect.flatMap(JobTable.JobTable, (table) => table.insert("stored-before-start", { kind: "audio.analyze", options: vad }, input)).pipe(
+      Effect.provide(JobTable.layer.pipe(Layer.provide(SqliteClient.layer({ filename: join(dir, "cluster.db") }))))
+    )
+    const pool = poolDouble(() => Effect.succeed(result))
+    return Effect.gen(function*() {
+      yield* storedBefore
+      const job = yield* Effect.provide(ended("stored-before-start"), engine(pool.layer, { INFERD_DATA_DIR: dir }))
+      assert.deepStrictEqual([job.state, job.attempts, job.result], ["done", 1, result])
+    })
   }, 60_000)
 
   it.live("INFERD_JOB_TTL: an ended job is purged with its messages in the cluster's storage", () => {
