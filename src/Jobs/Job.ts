@@ -91,6 +91,13 @@ export const maxAttempts = Config.integer("INFERD_JOB_MAX_ATTEMPTS").pipe(Config
  */
 export class PoisonJob extends Schema.TaggedError<PoisonJob>()("PoisonJob", { message: Schema.String, attempts: Schema.Number }) {}
 
+/**
+ * A job found running after the cluster had answered its message: nothing would ever run it again. Our
+ * handler never answers with a job still running; the engine can (an entity type not registered in time,
+ * a message it could not decode), and the job then fails with this rather than stay running.
+ */
+export class JobStranded extends Schema.TaggedError<JobStranded>()("JobStranded", { message: Schema.String, runner: Schema.NullOr(Schema.String) }) {}
+
 /** The jobs database cannot be reached now: retry later. */
 export class JobsUnavailable extends Schema.TaggedError<JobsUnavailable>()(
   "JobsUnavailable",

@@ -82,9 +82,10 @@ export const layer = JobEntity.toLayer(Effect.gen(function*() {
       if (Exit.isSuccess(exit)) return yield* ended(table.succeed(id, exit.value), "done", claimed.value)
       const failure = Cause.failureOption(exit.cause)
       if (Option.isSome(failure)) return yield* ended(table.fail(id, typed(failure.value)), "failed", claimed.value)
-      if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
-      // A defect in our own code: the attempt counts, and the next claim decides whether to try again.
-      yield* Effect.logError("job attempt failed with a defect", exit.cause)
+      // A defect in our own code, or an interruption that is not this attempt's (interrupted, this fiber would
+      // not resume here): something it waited on, a page, answered interrupted. Passed on, it would end the
+      // job's message with the job still running, for ever. The attempt counts; the next decides what follows.
+      yield* Effect.logError("job attempt ended without a result", exit.cause)
       if (claimed.value >= limit) return yield* table.fail(id, poison(`failed ${limit} attempts, the last with: ${Cause.pretty(exit.cause).split("\n")[0]}`))
       return yield* attempt(id)
     }).pipe(Effect.orDie) // the database failing: the cluster retries the message with backoff

@@ -4,18 +4,27 @@
  * jobs and pages its shards hold: the rest wait here, not in the pool's queue, where they would crowd out
  * requests or be refused. A task the pool refuses as Overloaded waits and is tried again, alone. One the pool
  * refuses as ShuttingDown is left unfinished: the runner is stopping, and its message goes to another runner.
- * A task whose worker crashed is tried twice more, then fails with WorkerCrashed.
+ * A task whose worker crashed is tried twice more, then fails with WorkerCrashed. A task that says when it is
+ * no longer wanted (its job cancelled or ended) gives its slot up then.
  */
-import { Context, Effect, Layer, Schedule } from "effect"
+import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import type { Task } from "../Pool/Job.js"
 import { Overloaded, type PoolError, ShuttingDown, WorkerCrashed } from "../Pool/PoolErrors.js"
 import { WorkerPool } from "../Pool/WorkerPool.js"
 
-export interface RunOptions {
+export interface RunOptions<W = never> {
   /** The task's deadline (the job's `timeoutMs` option), capped by INFERD_TASK_TIMEOUT. */
   readonly timeoutMs?: number | undefined
   readonly bytes: number
+  /**
+   * Fails once the task is no longer wanted. Checked when the task gets a job slot, before it is handed to the
+   * pool, and every `wantedEvery` while it runs, which stops it: a task nobody will read gives its worker up.
+   */
+  readonly wanted?: Effect.Effect<void, W> | undefined
 }
+
+/** How often a running task's `wanted` is checked. */
+const wantedEvery = Duration.seconds(1)
 
 export interface JobPoolService {
   /**
@@ -24,7 +33,7 @@ export interface JobPoolService {
    */
   readonly admit: <A, E, R>(job: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Runs a task made afresh for each try (inputs are transferred to the worker, so a task runs once). */
-  readonly run: <A, E>(task: () => Task<A, E>, options: RunOptions) => Effect.Effect<A, Exclude<E | PoolError, Overloaded | ShuttingDown>>
+  readonly run: <A, E, W = never>(task: () => Task<A, E>, options: RunOptions<W>) => Effect.Effect<A, Exclude<E | PoolError, Overloaded | ShuttingDown> | W>
 }
 
 export class JobPool extends Context.Tag("inferd/JobPool")<JobPool, JobPoolService>() {}
@@ -36,8 +45,15 @@ export const make = Effect.gen(function*() {
   const workers = (yield* pool.stats).size
   const permits = yield* Effect.makeSemaphore(workers)
   const slots = yield* Effect.makeSemaphore(2 * workers)
-  const run = <A, E>(task: () => Task<A, E>, options: RunOptions, delayMs = 250): Effect.Effect<A, Exclude<E | PoolError, Overloaded | ShuttingDown>> =>
-    Effect.suspend(() => pool.submit(task(), { priority: "background", timeout: options.timeoutMs, bytes: options.bytes })).pipe(
+  const whileWanted = <A, E, W>(submit: Effect.Effect<A, E>, wanted: Effect.Effect<void, W> | undefined) =>
+    wanted === undefined
+      ? submit
+      : Effect.zipRight(wanted, Effect.raceFirst(submit, Effect.forever(Effect.zipRight(Effect.sleep(wantedEvery), wanted))))
+  const run = <A, E, W>(task: () => Task<A, E>, options: RunOptions<W>, delayMs = 250): Effect.Effect<A, Exclude<E | PoolError, Overloaded | ShuttingDown> | W> =>
+    whileWanted(
+      Effect.suspend(() => pool.submit(task(), { priority: "background", timeout: options.timeoutMs, bytes: options.bytes })),
+      options.wanted
+    ).pipe(
       permits.withPermits(1),
       Effect.catchIf(isRefused, (refused) =>
         refused instanceof ShuttingDown

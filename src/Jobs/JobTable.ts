@@ -33,6 +33,8 @@ export interface JobTableService {
   readonly cancel: (id: string) => Effect.Effect<boolean, SqlError>
   /** Ids of jobs still queued that were created before `beforeMs`. */
   readonly queued: (beforeMs: number) => Effect.Effect<ReadonlyArray<string>, SqlError>
+  /** Running jobs whose `Run` message the cluster has answered: nothing will run them again. */
+  readonly stranded: Effect.Effect<ReadonlyArray<Job>, SqlError>
   /** Removes ended jobs last updated before `beforeMs`; answers how many. */
   readonly purge: (beforeMs: number) => Effect.Effect<number, SqlError>
   readonly counts: Effect.Effect<Readonly<Record<JobState, number>>, SqlError>
@@ -105,6 +107,7 @@ export const make = Effect.gen(function*() {
   )
   const columns = sql`id, kind, options, state, progress, runner, attempts, result, error, created_at, updated_at, started_at`
   const running = sql.literal("('queued', 'running')")
+  const answered = sql.onDialectOrElse({ pg: () => sql.literal("TRUE"), orElse: () => sql.literal("1") })
 
   // The job's messages and replies in the cluster's storage (`SqlMessageStorage`'s tables): its `Run` and its
   // pages' `Read`s, which would otherwise be kept for ever.
@@ -176,6 +179,12 @@ export const make = Effect.gen(function*() {
     queued: (beforeMs) =>
       Effect.map(sql<{ id: string }>`SELECT id FROM inferd_jobs WHERE state = 'queued' AND created_at < ${beforeMs} ORDER BY created_at`, (rows) =>
         rows.map((row) => row.id)),
+    // A `Run` is stored as `Job/<id>/Run/<id>` (Envelope.primaryKeyByAddress) and marked processed with its reply.
+    stranded: Effect.map(
+      sql`SELECT ${columns} FROM inferd_jobs j WHERE state = 'running' AND EXISTS (SELECT 1 FROM cluster_messages m
+        WHERE m.message_id = 'Job/' || j.id || '/Run/' || j.id AND m.processed = ${answered})`,
+      (rows) => rows.map(toJob)
+    ),
     purge: (beforeMs) =>
       Effect.gen(function*() {
         const gone = yield* sql<{ id: string }>`DELETE FROM inferd_jobs WHERE state IN ('done', 'failed', 'cancelled') AND updated_at < ${beforeMs} RETURNING id`

@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto"
 import * as Loop from "../Fibers/Loop.js"
 import { Loops } from "../Fibers/Loops.js"
 import * as Cluster from "./Cluster.js"
-import { finished, type Job, JobFinished, type JobList, JobNotFound, type JobRequest, JobsUnavailable, type JobState } from "./Job.js"
+import { finished, type Job, JobFinished, type JobList, JobNotFound, type JobRequest, JobStranded, JobsUnavailable, type JobState } from "./Job.js"
 import * as JobEntity from "./JobEntity.js"
 import * as JobPool from "./JobPool.js"
 import { JobTable, type ListOptions } from "./JobTable.js"
@@ -141,12 +141,23 @@ export const layer = Layer.scoped(Jobs, Effect.gen(function*() {
   const table = yield* JobTable
   const keep = yield* ttl
   const loops = yield* Loops
+  const { runner } = yield* Cluster.ClusterInfo
   const purge = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     const removed = yield* table.purge(now - Duration.toMillis(keep))
     if (removed > 0) yield* Effect.logInfo(`jobs: purged ${removed} finished jobs older than ${Duration.format(keep)}`)
   })
+  // The last guard against a job left running for ever: its message answered, nothing would run it again.
+  const unstrand = Effect.gen(function*() {
+    for (const job of yield* table.stranded) {
+      const error = new JobStranded({ message: `job ${job.id} was left running on ${job.runner ?? "no runner"} after its message was answered`, runner: job.runner })
+      if (yield* table.fail(job.id, { _tag: error._tag, message: error.message })) {
+        yield* Effect.logWarning("job failed").pipe(Effect.annotateLogs({ job: job.id, error: error._tag, attempts: job.attempts, runner }))
+      }
+    }
+  })
   yield* loops.register(yield* Loop.make({ name: "jobs-ttl", interval: "1 hour", body: purge }))
+  yield* loops.register(yield* Loop.make({ name: "jobs-stranded", interval: "30 seconds", body: unstrand }))
   yield* Effect.forkScoped(Effect.catchAllCause(resend(startedAt), (cause) => Effect.logWarning("jobs: could not send queued jobs again", cause)))
   return jobs
 }))

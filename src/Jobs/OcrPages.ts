@@ -4,16 +4,23 @@
  * already read is never read again after a crash (sending it again answers the stored result), and a page that
  * meets Overloaded waits and retries alone (JobPool) while the others go on. Here too: how page results make
  * the job's result, the shape of the synchronous multi-page answer.
+ *
+ * A page is never interrupted by the job that asked for it. When a job's shard moves to another live runner,
+ * the job is interrupted through fibers of its own, which the library cannot tell from a deliberate interrupt:
+ * it would store an Interrupt for each page in flight, the pages would end interrupted for good, and the job,
+ * run again on its new runner, would be answered those stored interruptions (same primary keys) every time.
+ * So `Read` ignores its client going away, and a page stops by itself once its job is no longer running
+ * (cancelled, ended): checked when it gets a worker and every second while it has one.
  */
 import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as Entity from "@effect/cluster/Entity"
 import * as Rpc from "@effect/rpc/Rpc"
-import { Effect, Either, Schema } from "effect"
+import { Effect, Either, Option, Schema } from "effect"
 import { assemble, maxPages, TooManyPages } from "../Layers/OcrDocument.js"
 import { TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import * as Tasks from "../Pool/Tasks.js"
 import { DocumentUnreadable, ImageTooLarge, ImageUndecodable, InferenceFailed, OcrPage as PageResult } from "../Workers/Protocol.js"
-import { maxAttempts, PoisonJob } from "./Job.js"
+import { finished, maxAttempts, PoisonJob } from "./Job.js"
 import { JobPool } from "./JobPool.js"
 import { JobTable } from "./JobTable.js"
 
@@ -28,15 +35,26 @@ export const OcrPage = Entity.make("OcrPage", [
     success: PageResult,
     error: PageError,
     primaryKey: ({ job, page }) => `${job}/${page}`
-  }).annotate(ClusterSchema.Persisted, true)
+  }).annotate(ClusterSchema.Persisted, true).annotate(ClusterSchema.Uninterruptible, "client")
 ])
+
+const gone = (job: string) => new JobGone({ message: `job ${job} was cancelled or has ended`, id: job })
 
 /** The job's input and OCR options, or JobGone. */
 const inputOf = (table: JobTable["Type"], job: string) =>
   Effect.flatMap(Effect.orDie(table.input(job)), (input) =>
     input._tag === "Some" && input.value.request.kind === "ocr"
       ? Effect.succeed({ bytes: input.value.bytes, options: input.value.request.options })
-      : Effect.fail(new JobGone({ message: `job ${job} was cancelled or has ended`, id: job })))
+      : Effect.fail(gone(job)))
+
+/** JobGone once the job is no longer running; a database that cannot be reached now does not stop a page. */
+const stillRunning = (table: JobTable["Type"], job: string) =>
+  table.get(job).pipe(
+    Effect.map(Option.exists((found) => !finished(found.state))),
+    Effect.orElseSucceed(() => true),
+    Effect.filterOrFail((running) => running, () => gone(job)),
+    Effect.asVoid
+  )
 
 /** Reads one page (from 1) of a job's document on this runner's pool. */
 export const layer = OcrPage.toLayer(Effect.gen(function*() {
@@ -54,7 +72,7 @@ export const layer = OcrPage.toLayer(Effect.gen(function*() {
         const { bytes, options } = yield* inputOf(table, job)
         const { timeoutMs, ...ocr } = options
         // Only the page's reading is kept: a job answers JSON, whose shape needs none of the other renderings.
-        const reading = yield* bounded(page, pool.run(() => Tasks.ocr(bytes, page, { ...ocr, format: "json" }), { timeoutMs, bytes: bytes.byteLength }))
+        const reading = yield* bounded(page, pool.run(() => Tasks.ocr(bytes, page, { ...ocr, format: "json" }), { timeoutMs, bytes: bytes.byteLength, wanted: stillRunning(table, job) }))
         return PageResult.make({ page: reading.page, source: reading.source, text: reading.text, confidence: reading.confidence, words: reading.words, width: reading.width, height: reading.height, durationMs: reading.durationMs })
       }).pipe(Effect.annotateLogs({ job, page }))
   })

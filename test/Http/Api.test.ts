@@ -32,7 +32,7 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
       assert.strictEqual(body.message, "Server is running with background tasks")
       assert.deepStrictEqual(body.cpu, { cpus: 2, quota: 2, source: "test" })
       assert.deepInclude(body.pool as object, { size: 1, queued: 0 })
-      assert.deepStrictEqual((body.loops as Array<{ name: string }>).map((l) => l.name).sort(), ["jobs-ttl", "tick"])
+      assert.deepStrictEqual((body.loops as Array<{ name: string }>).map((l) => l.name).sort(), ["jobs-stranded", "jobs-ttl", "tick"])
       // The test pool reads face models from ./models, which a checkout does not have.
       assert.deepStrictEqual((body.models as Array<{ file: string; state: string }>).map((m) => [m.file, m.state]), [
         ["version-RFB-640.onnx", "missing"], ["version-RFB-320.onnx", "missing"], ["MobileFaceNet.onnx", "missing"]

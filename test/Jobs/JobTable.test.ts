@@ -2,7 +2,9 @@
  * JobTable on both databases it runs on: SQLite (embedded) and a real PostgreSQL (the suite's, a database of
  * this test's own). Writes are guarded by state, so a duplicate delivery or a late writer cannot undo an end.
  */
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { assert, describe, layer } from "@effect/vitest"
@@ -24,7 +26,9 @@ const databases: ReadonlyArray<readonly [string, Layer.Layer<SqlClient.SqlClient
 
 for (const [name, database] of databases) {
   describe(name, () => {
-    layer(JobTable.layer.pipe(Layer.provideMerge(database)), { timeout: 60_000, excludeTestServices: true })((it) => {
+    // The cluster's message tables too, which the table reads for stranded jobs and purges with ended ones.
+    const tables = Layer.merge(JobTable.layer, SqlMessageStorage.layer.pipe(Layer.provide(ShardingConfig.layerDefaults)))
+    layer(tables.pipe(Layer.provideMerge(database)), { timeout: 60_000, excludeTestServices: true })((it) => {
       it.effect("stores a job with its options and input; a claim counts attempts and names the runner", () =>
         Effect.gen(function*() {
           const table = yield* JobTable.JobTable
@@ -79,6 +83,23 @@ for (const [name, database] of databases) {
           assert.deepStrictEqual(second.jobs.map((j) => j.id), ["d1", "d0"])
           const counts = yield* table.counts
           assert.strictEqual(counts.running, 2)
+        }))
+
+      it.effect("a running job whose Run the cluster answered is stranded; one unanswered, or ended, is not", () =>
+        Effect.gen(function*() {
+          const table = yield* JobTable.JobTable
+          const sql = yield* SqlClient.SqlClient
+          // The row the cluster stores for a job's Run message (SqlMessageStorage), answered or not.
+          const run = (id: string, n: number, answered: boolean) =>
+            sql`INSERT INTO cluster_messages (id, message_id, shard_id, entity_type, entity_id, kind, tag, request_id, processed)
+              VALUES (${n}, ${`Job/${id}/Run/${id}`}, 'default:1', 'Job', ${id}, 0, 'Run', ${n}, ${sql.literal(answered ? "TRUE" : "FALSE")})`
+          for (const [n, id] of ["e1", "e2", "e3"].entries()) {
+            yield* table.insert(id, ocr, bytes)
+            yield* table.claim(id, "r:1")
+            yield* run(id, n + 1, id !== "e2")
+          }
+          yield* table.succeed("e3", { text: "ended" })
+          assert.deepStrictEqual((yield* table.stranded).map((j) => [j.id, j.state, j.runner]), [["e1", "running", "r:1"]])
         }))
     })
   })

@@ -1,13 +1,14 @@
 /**
  * The jobs engine (embedded, SQLite) over a worker pool double, for what a real pool does not do on demand:
  * a handler that dies (a poison job ends typed after a bounded number of attempts, for a whole job and for a
- * page of one) and a pool that refuses with Overloaded (the task waits and is tried again, alone). Also what
- * the engine does at start and in its loops: jobs stored without their message are sent, ended ones purged.
+ * page of one), a page answered interrupted, a page that never ends until its job is cancelled, and a pool
+ * that refuses with Overloaded (the task waits and is tried again, alone). Also what the engine does at start
+ * and in its loops: jobs stored without their message are sent, ended jobs purged, stranded ones failed.
  */
 import { assert, describe, it } from "@effect/vitest"
 import Database from "better-sqlite3"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import { ConfigProvider, Effect, Layer, Option, Schedule } from "effect"
+import { ConfigProvider, Deferred, Effect, Layer, Option, Schedule } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -75,6 +76,33 @@ describe("Jobs (embedded engine, pool double)", () => {
     }).pipe(Effect.provide(engine(pool.layer)))
   }, 60_000)
 
+  it.live("a page answered interrupted fails its job typed after the same bound, never leaves it running", () => {
+    // What a page's stored answer was when its job's runner lost the job's shard mid-page (OcrPages.ts).
+    const pool = poolDouble(() => Effect.interrupt)
+    return Effect.gen(function*() {
+      const jobs = yield* Jobs
+      const job = yield* Effect.flatMap(jobs.submit({ kind: "ocr", options: { lang: "eng", dpi: 300, ocr: "auto", format: "json" } }, input), (j) => ended(j.id))
+      assert.deepStrictEqual([job.state, job.error?._tag, job.attempts], ["failed", "PoisonJob", 3])
+      // The page's answer is kept: the attempts after the first are answered it without reading the page again.
+      assert.strictEqual(pool.submitted(), 1)
+    }).pipe(Effect.provide(engine(pool.layer)))
+  }, 60_000)
+
+  it.live("a cancelled job's page stops reading, though a page ignores its job's fiber going away", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const stopped = yield* Deferred.make<void>()
+      const pool = poolDouble(() =>
+        Effect.zipRight(Deferred.succeed(started, undefined), Effect.never).pipe(Effect.onInterrupt(() => Deferred.succeed(stopped, undefined))))
+      yield* Effect.gen(function*() {
+        const jobs = yield* Jobs
+        const job = yield* jobs.submit({ kind: "ocr", options: { lang: "eng", dpi: 300, ocr: "auto", format: "json" } }, input)
+        yield* Deferred.await(started)
+        assert.strictEqual((yield* jobs.cancel(job.id)).state, "cancelled")
+        yield* Deferred.await(stopped).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "the page was still reading 10 s after its job was cancelled" }))
+      }).pipe(Effect.provide(engine(pool.layer)))
+    }), 60_000)
+
   it.live("a job stored without its message before the runner started is sent at start and runs", () => {
     const result = { durationSec: 1, sampleRate: 16000, channels: 1, speech: [], speechRatio: 0, rmsDbfs: -90, peakDbfs: -90, durationMs: 1 }
     const dir = mkdtempSync(join(tmpdir(), "inferd-jobs-resend-"))
@@ -88,6 +116,30 @@ describe("Jobs (embedded engine, pool double)", () => {
       assert.deepStrictEqual([job.state, job.attempts, job.result], ["done", 1, result])
     })
   }, 60_000)
+
+  it.live("a running job whose message was answered is failed as JobStranded, never left running", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "inferd-jobs-stranded-"))
+      const started = yield* Deferred.make<void>()
+      const pool = poolDouble(() => Effect.zipRight(Deferred.succeed(started, undefined), Effect.never))
+      yield* Effect.gen(function*() {
+        const jobs = yield* Jobs
+        const job = yield* jobs.submit({ kind: "audio.analyze", options: vad }, input)
+        yield* Deferred.await(started)
+        // What the engine does to a message whose entity type is not registered in time: answers it, unrun.
+        const db = new Database(join(dir, "cluster.db"))
+        try {
+          assert.strictEqual(db.prepare("UPDATE cluster_messages SET processed = 1 WHERE entity_type = 'Job' AND entity_id = ?").run(job.id).changes, 1)
+        } finally {
+          db.close()
+        }
+        const loop = Option.getOrThrow(yield* (yield* Loops.Loops).get("jobs-stranded"))
+        yield* loop.runNow
+        const stranded = yield* ended(job.id)
+        assert.deepStrictEqual([stranded.state, stranded.error?._tag], ["failed", "JobStranded"])
+        assert.strictEqual((yield* loop.status).failures, 0)
+      }).pipe(Effect.provide(engine(pool.layer, { INFERD_DATA_DIR: dir })))
+    }), 60_000)
 
   it.live("INFERD_JOB_TTL: an ended job is purged with its messages in the cluster's storage", () => {
     const result = { durationSec: 1, sampleRate: 16000, channels: 1, speech: [], speechRatio: 0, rmsDbfs: -90, peakDbfs: -90, durationMs: 1 }

@@ -3,13 +3,17 @@
  * - Three runners on the suite's PostgreSQL (a database of their own): 24 OCR jobs sent to one, another
  *   killed with SIGKILL once a few are done. Every job ends done with its text, readable from the third; the
  *   killed runner's jobs run again on the survivors; each job ends once; survivors exit 0 on SIGTERM.
+ * - A runner joining a busy one takes half its shards: the jobs running on them move to it mid-page, and
+ *   finish there, each once (a job interrupted by its shard moving once left its pages interrupted for good).
  * - The embedded daemon (SQLite): SIGKILL mid-work, a restart on another PORT, every job done.
- * Failover times are printed (kill → first re-homed job starts → last job done), never asserted.
+ * Failover times are printed (kill → first re-homed job starts → last job done), never asserted. A wait that
+ * fails shows each job, the daemons' logs and, on PostgreSQL, the cluster's messages of the unfinished jobs.
  */
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { type Daemon, freePort, ready, startDaemon, waitFor } from "../support/daemon.js"
-import { administer, freshDatabase } from "../support/postgres.js"
+import { administer, freshDatabase, query } from "../support/postgres.js"
+import { multiPageTiff } from "../support/tiff.js"
 
 const page = readFileSync(new URL("../fixtures/images/testocr.png", import.meta.url))
 
@@ -25,14 +29,23 @@ interface Job {
 interface Cluster { readonly cluster: { readonly runner: string; readonly runners: ReadonlyArray<{ readonly healthy: boolean }>; readonly shards: number } }
 
 const json = async <A>(url: string, init?: RequestInit) => (await (await fetch(url, init)).json()) as A
-const submit = (daemon: Daemon) =>
-  json<{ id: string }>(`${daemon.base}/v1/jobs?kind=ocr`, { method: "POST", body: page, headers: { "content-type": "image/png" } }).then((r) => r.id)
+const submit = (daemon: Daemon, body: Uint8Array = page, type = "image/png") =>
+  json<{ id: string }>(`${daemon.base}/v1/jobs?kind=ocr`, { method: "POST", body, headers: { "content-type": type } }).then((r) => r.id)
 const jobs = (daemon: Daemon, ids: ReadonlyArray<string>) => Promise.all(ids.map((id) => json<Job>(`${daemon.base}/v1/jobs/${id}`)))
 const allDone = async (daemon: Daemon, ids: ReadonlyArray<string>) => (await jobs(daemon, ids)).every((job) => job.state === "done")
-/** What a failed wait shows: each job's state, runner and attempts, and the daemons' lines other than the access log. */
-const explain = async (reader: Daemon, ids: ReadonlyArray<string>, daemons: ReadonlyArray<Daemon>) =>
-  JSON.stringify((await jobs(reader, ids)).map((j) => [j.id.slice(0, 8), j.state, j.runner, j.attempts])) + "\n" +
-  daemons.map((d) => d.log().split("\n").filter((line) => !line.includes("\"route\"")).slice(-40).join("\n")).join("\n---\n")
+/** The stored messages (the job's Run, its pages' Reads, any Interrupt) of the jobs given, with how each was answered. */
+const storage = async (url: string, ids: ReadonlyArray<string>) =>
+  (await query(url, `SELECT m.entity_type, m.entity_id, m.kind, m.processed, m.last_read, left(r.payload, 160) AS answer
+    FROM cluster_messages m LEFT JOIN cluster_replies r ON r.request_id = m.request_id AND r.kind = 0
+    WHERE split_part(m.entity_id, '/', 1) = ANY($1) ORDER BY m.entity_id, m.id`, [ids])).map((row) => JSON.stringify(row)).join("\n")
+/** What a failed wait shows: each job's state, runner and attempts, the daemons' lines other than the access log, the storage. */
+const explain = async (reader: Daemon, ids: ReadonlyArray<string>, daemons: ReadonlyArray<Daemon>, url?: string) => {
+  const all = await jobs(reader, ids)
+  const unfinished = all.filter((j) => j.state !== "done").map((j) => j.id)
+  return JSON.stringify(all.map((j) => [j.id.slice(0, 8), j.state, j.runner, j.attempts])) + "\n" +
+    daemons.map((d) => d.log().split("\n").filter((line) => !line.includes("\"route\"")).slice(-40).join("\n")).join("\n---\n") +
+    (url === undefined || unfinished.length === 0 ? "" : `\n--- cluster storage of the unfinished jobs:\n${await storage(url, unfinished)}`)
+}
 
 interface LogLine { readonly message: string; readonly timestamp: string; readonly annotations: { readonly job?: string } }
 /** One daemon's log lines with `message`, as [job id, time]. */
@@ -40,6 +53,17 @@ const logged = (daemon: Daemon, message: string) =>
   daemon.log().split("\n").filter((line) => line.includes(`"${message}"`)).map((line) => JSON.parse(line) as LogLine)
     .map((line) => [line.annotations.job ?? "", Date.parse(line.timestamp)] as const)
 const doneLines = (daemon: Daemon) => logged(daemon, "job done").map(([id]) => id)
+
+/**
+ * The shard (1..shards) @effect/cluster 0.60 puts an entity in: its internal `hashString` of the id, modulo
+ * the shards. The joining-runner test needs jobs running on every shard, whichever one moves.
+ */
+const shardOf = (id: string, shards: number) => {
+  let hash = 5381
+  for (let i = id.length; i > 0;) hash = (hash * 33) ^ id.charCodeAt(--i)
+  hash = (hash & 0xbfffffff) | ((hash >>> 1) & 0x40000000)
+  return Math.abs(hash % shards) + 1
+}
 
 const stop = async (daemon: Daemon) => {
   daemon.child.kill("SIGTERM")
@@ -69,7 +93,7 @@ describe("jobs on @effect/cluster (child processes)", () => {
       victim.child.kill("SIGKILL")
       await victim.exit
 
-      expect(await waitFor(() => allDone(reader, ids), 180_000), await explain(reader, ids, daemons)).toBe(true)
+      expect(await waitFor(() => allDone(reader, ids), 180_000), await explain(reader, ids, daemons, url)).toBe(true)
       const final = await jobs(reader, ids)
       for (const job of final) expect(job.result?.text, job.id).toContain("This is a lot of 12 point text")
       const rehomed = final.filter((j) => onVictim.includes(j.id))
@@ -97,10 +121,50 @@ describe("jobs on @effect/cluster (child processes)", () => {
       const stoppedAt = Date.now()
       expect(await stop(entry)).toBe(0)
       const stopMs = Date.now() - stoppedAt
-      expect(await waitFor(() => allDone(reader, more), 180_000), await explain(reader, more, daemons)).toBe(true)
+      expect(await waitFor(() => allDone(reader, more), 180_000), await explain(reader, more, daemons, url)).toBe(true)
       for (const job of await jobs(reader, more)) expect(job.result?.text).toContain("This is a lot of 12 point text")
       console.log(`SIGTERM of a busy runner: exit 0 after ${stopMs} ms; its jobs then finished on the last runner`)
       expect(await stop(reader)).toBe(0)
+    } finally {
+      for (const daemon of daemons) daemon.child.kill("SIGKILL")
+    }
+  }, 420_000)
+
+  it("a runner joining a busy one takes jobs over mid-page; they finish there, each once", async () => {
+    const url = await freshDatabase()
+    // Two shards: the newcomer takes exactly one of them, so jobs running on both means some move mid-work.
+    const env = { INFERD_WORKERS: "2", INFERD_DATABASE_URL: url, INFERD_SHARDS: "2" }
+    const daemons: Array<Daemon> = []
+    try {
+      const busy = await startDaemon({ ...env, INFERD_RUNNER_ADDRESS: `127.0.0.1:${await freePort()}` })
+      daemons.push(busy)
+      expect(await ready(busy), busy.log()).toBe(true)
+      const busyAddress = (await json<Cluster>(`${busy.base}/status`)).cluster.runner
+      // Six pages a job, four jobs at a time on two workers: each runs for many seconds, long enough for a
+      // runner to join while it reads.
+      const tiff = await multiPageTiff(Array.from({ length: 6 }, () => page))
+      const ids: Array<string> = []
+      while (ids.length < 8 || new Set(ids.map((id) => shardOf(id, 2))).size < 2) ids.push(await submit(busy, tiff, "image/tiff"))
+      const bothShardsRunning = await waitFor(async () =>
+        new Set((await jobs(busy, ids)).filter((j) => j.state === "running").map((j) => shardOf(j.id, 2))).size === 2, 120_000)
+      expect(bothShardsRunning, await explain(busy, ids, daemons, url)).toBe(true)
+
+      const joining = await startDaemon({ ...env, INFERD_RUNNER_ADDRESS: `127.0.0.1:${await freePort()}` })
+      daemons.push(joining)
+      expect(await ready(joining), joining.log()).toBe(true)
+      expect(await waitFor(() => allDone(joining, ids), 180_000), await explain(joining, ids, daemons, url)).toBe(true)
+      const final = await jobs(joining, ids)
+      for (const job of final) expect(job.result?.text, job.id).toContain("This is a lot of 12 point text")
+      // The busy runner was alive throughout: what the newcomer took over, it took from under it, mid-work.
+      const takenOver = logged(joining, "job taken over").map(([id]) => id).filter((id) => ids.includes(id))
+      expect(takenOver.length, await explain(joining, ids, daemons, url)).toBeGreaterThan(0)
+      const joiningAddress = (await json<Cluster>(`${joining.base}/status`)).cluster.runner
+      for (const job of final.filter((j) => takenOver.includes(j.id))) {
+        expect([job.runner, job.attempts >= 2], job.id).toEqual([joiningAddress, true])
+      }
+      expect(daemons.flatMap(doneLines).filter((id) => ids.includes(id)).sort()).toEqual([...ids].sort())
+      console.log(`a runner joining a busy one took ${takenOver.length} of its ${ids.length} jobs over mid-work (from ${busyAddress})`)
+      for (const daemon of daemons) expect(await stop(daemon)).toBe(0)
     } finally {
       for (const daemon of daemons) daemon.child.kill("SIGKILL")
     }

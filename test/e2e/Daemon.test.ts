@@ -60,7 +60,7 @@ describe("inferd serve (child process)", () => {
       const nice = readdirSync(`/proc/${daemon.child.pid}/task`).map((tid) => Number(readFileSync(`/proc/${daemon.child.pid}/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]))
       expect(nice[0]).toBe(0)
       expect(nice.filter((n) => n === 10).length).toBeGreaterThanOrEqual(2)
-      expect(first.loops.map((l) => l.name).sort()).toEqual(["canary", "inbox", "jobs-ttl"])
+      expect(first.loops.map((l) => l.name).sort()).toEqual(["canary", "inbox", "jobs-stranded", "jobs-ttl"])
 
       const names = ["a.png", "b.png", "c.png", "d.png", "e.png", "f.png"]
       names.forEach((name, i) => copyFileSync(fixture(i % 2 ? "simple.png" : "testocr.png"), join(inbox, name)))

@@ -93,6 +93,17 @@ export const administer = async (statements: ReadonlyArray<string>) => {
   }
 }
 
+/** Runs one query on the database at `url` and answers its rows. */
+export const query = async (url: string, text: string, values: ReadonlyArray<unknown> = []) => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query<Record<string, unknown>>(text, [...values])).rows
+  } finally {
+    await client.end()
+  }
+}
+
 /** Creates an empty database and answers its URL. */
 export const freshDatabase = async () => {
   const name = `inferd_${randomUUID().replaceAll("-", "")}`
