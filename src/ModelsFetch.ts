@@ -135,7 +135,7 @@ const fetch = Command.make("fetch", { from, dir }, ({ dir, from }) =>
     }
   })
 ).pipe(
-  Command.withDescription("download the face models (UltraFace, MobileFaceNet), verify their sha256 and install them"),
+  Command.withDescription("download the face models (YuNet, MobileFaceNet), verify their sha256 and install them"),
   Command.provide(UndiciClient.layer)
 )
 

@@ -13,6 +13,7 @@ import * as CpuLimit from "../Layers/CpuLimit.js"
 import * as UndiciClient from "../Layers/UndiciClient.js"
 import * as Tasks from "../Layers/Tasks.js"
 import * as WorkerPool from "../Layers/WorkerPool.js"
+import { FACE_DEFAULTS } from "../Workers/Protocol.js"
 import { expand, type Input, type Kind } from "./Inputs.js"
 import * as Progress from "./Progress.js"
 
@@ -54,7 +55,7 @@ const local = Effect.gen(function*() {
     const task = kind === "ocr"
       ? Tasks.ocr(bytes)
       : kind === "faces"
-      ? Tasks.detectFaces(bytes, { model: "accurate", threshold: 0.7, embed: false })
+      ? Tasks.detectFaces(bytes, { ...FACE_DEFAULTS, embed: false })
       : Tasks.analyzeAudio(bytes, { threshold: 0.5, minSpeechMs: 250, minSilenceMs: 100, speechPadMs: 30 })
     return pool.submit<unknown, unknown>(task).pipe(Effect.mapError((error) => new InputFailed({ error })))
   }

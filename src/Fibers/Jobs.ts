@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto"
 import { type Job, type JobKind, JobStore } from "../Layers/JobStore.js"
 import * as Tasks from "../Layers/Tasks.js"
 import { WorkerPool } from "../Layers/WorkerPool.js"
-import type { OcrResult } from "../Workers/Protocol.js"
+import { FACE_DEFAULTS, type OcrResult } from "../Workers/Protocol.js"
 import * as Loop from "./Loop.js"
 import { Loops } from "./Loops.js"
 
@@ -57,7 +57,7 @@ export const make = Effect.gen(function*() {
       case "ocr":
         return ocrPages(id, bytes)
       case "faces.detect":
-        return pool.submit(Tasks.detectFaces(bytes, { model: "accurate", threshold: 0.7, embed: false }), { priority: "background" })
+        return pool.submit(Tasks.detectFaces(bytes, { ...FACE_DEFAULTS, embed: false }), { priority: "background" })
       case "audio.analyze":
         return pool.submit(Tasks.analyzeAudio(bytes, { threshold: 0.5, minSpeechMs: 250, minSilenceMs: 100, speechPadMs: 30 }), { priority: "background" })
     }

@@ -1,13 +1,14 @@
 /**
- * The gallery group's handlers: enrolment embeds the largest face of each uploaded photo on the pool, then
- * stores the embeddings in the Gallery (one crash-safe JSON file).
+ * The gallery group's handlers: enrolment embeds the face of each uploaded photo on the pool (the only one,
+ * or the largest with `face=largest`), then stores one embedding per photo in the Gallery (one crash-safe
+ * JSON file).
  */
 import type { HttpApiBuilder, HttpApiError } from "@effect/platform"
 import { Effect } from "effect"
 import { Gallery, validatePersonId } from "../Layers/Gallery.js"
 import { WorkerPool } from "../Layers/WorkerPool.js"
 import type { GalleryApi } from "./FacesApi.js"
-import { allSettled, largestFace } from "./FacesHandlers.js"
+import { allSettled, enrolmentFace, shown } from "./FacesHandlers.js"
 import * as Media from "./Media.js"
 import { Upload } from "./Upload.js"
 
@@ -27,9 +28,11 @@ export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<HttpApiError.H
           // Before the upload is read: a bad id costs no inference.
           yield* validatePersonId(path.personId)
           const files = yield* upload.all(Media.image)
-          const embeddings = yield* allSettled(files.map((file) => largestFace(pool, file, urlParams)))
-          return yield* gallery.enroll(path.personId, embeddings)
+          const found = yield* allSettled(files.map((file) => enrolmentFace(pool, file, urlParams, urlParams.face)))
+          const person = yield* gallery.enroll(path.personId, found.map(({ embedding }) => embedding))
+          return { ...person, faces: found.map(({ face }, i) => ({ field: files[i]!.field, ...shown(face) })) }
         }).pipe(Effect.withSpan("gallery.enroll")))
       .handle("list", () => Effect.map(gallery.list, (people) => ({ people })))
+      .handle("get", ({ path }) => gallery.get(path.personId))
       .handle("remove", ({ path }) => gallery.remove(path.personId).pipe(Effect.withSpan("gallery.remove")))
   })

@@ -64,7 +64,7 @@ export const ocr = (image: Uint8Array, page?: number) => {
 
 export interface FaceOptions {
   readonly model: FaceModel
-  readonly threshold: number
+  readonly minScore: number
   readonly embed: boolean
 }
 
