@@ -13,6 +13,7 @@ import * as FaceAlign from "../dist/Workers/FaceAlign.js"
 import * as FaceEmbed from "../dist/Workers/FaceEmbed.js"
 import * as FacePrep from "../dist/Workers/FacePrep.js"
 import * as OnnxSession from "../dist/Workers/OnnxSession.js"
+import { FACE_DEFAULTS } from "../dist/Workers/Protocol.js"
 import * as YuNet from "../dist/Workers/YuNet.js"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? process.argv[i + 1] : d }
@@ -56,7 +57,7 @@ for (const p of photos) {
 }
 console.log(`| lowest real / highest other / total ms | ${SIZES.map((s) => `${lowest[s].toFixed(2)} / ${highestOther[s].toFixed(2)} / ${totals[s].toFixed(0)}`).join(" | ")} |`)
 
-// 2. Embeddings, on YuNet's landmarks at each model size.
+// 2. Embeddings, on YuNet's landmarks at each model's size and the default minScore.
 const session = await open(OnnxSession.open(join(models, FaceEmbed.FILE), { model: FaceEmbed.FILE, threads: 1, inputs: ["input0"] }))
 const NORMS = {
   imagenet: (face, flip) => FacePrep.embedderInput(face, flip),
@@ -77,9 +78,9 @@ const cos = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0)
 const TWIN = new Set(["obama2.jpg|obama_rgba_32bit.png", "obama_rgba_32bit.png|obama2.jpg"])
 const faces = { accurate: [], fast: [] }
 const alignMs = []
-for (const [model, size] of [["accurate", 640], ["fast", 320]]) {
+for (const [model, size] of Object.entries(YuNet.SIZES)) {
   for (const p of photos) {
-    const found = (await run(yunet.detect(p.image, { size, threshold: 0.9 }))).slice().sort((a, b) => a.box.x - b.box.x)
+    const found = (await run(yunet.detect(p.image, { size, threshold: FACE_DEFAULTS.minScore }))).slice().sort((a, b) => a.box.x - b.box.x)
     found.forEach((f, i) => {
       const t = cpu()
       const aligned = FaceAlign.warp(p.image, f.landmarks)

@@ -36,7 +36,7 @@ const server = (modelsDir: string) =>
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provide(Layer.scoped(Gallery.Gallery, Effect.gen(function*() {
       const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped({ prefix: "inferd-gallery-" })
-      return yield* Gallery.make({ dir, threshold: 0.5 })
+      return yield* Gallery.make({ dir, threshold: Gallery.DEFAULT_THRESHOLD })
     }))),
     Layer.provide(Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions({ taskTimeout: Duration.seconds(60), settings: WorkerSettings.forTests({ modelsDir }) })))),
     Layer.provide(NodeContext.layer)
@@ -113,10 +113,10 @@ describe.skipIf(!hasShared)("faces and gallery over HTTP (real server, real pool
       Effect.gen(function*() {
         const same = yield* postForm("/v1/faces/verify", { a: photo("obama.jpg"), b: photo("obama2.jpg") })
         assert.strictEqual(same.status, 200)
-        assert.deepInclude(same.body, { match: true, threshold: 0.5 })
-        assert.isAbove(same.body.similarity as number, 0.5)
+        assert.deepInclude(same.body, { match: true, threshold: Gallery.DEFAULT_THRESHOLD })
+        assert.isAbove(same.body.similarity as number, Gallery.DEFAULT_THRESHOLD)
         const different = yield* postForm("/v1/faces/verify", { a: photo("obama.jpg"), b: photo("biden.jpg") })
-        assert.deepInclude(different.body, { match: false, threshold: 0.5 })
+        assert.deepInclude(different.body, { match: false, threshold: Gallery.DEFAULT_THRESHOLD })
         assert.isBelow(different.body.similarity as number, 0.3)
         // two_people.jpg has two faces: the largest (B, on the right) is the one compared, and the answer says so.
         const largest = yield* postForm("/v1/faces/verify", { a: photo("two_people.jpg"), b: photo("biden.jpg") })
@@ -153,7 +153,7 @@ describe.skipIf(!hasShared)("faces and gallery over HTTP (real server, real pool
         const both = yield* post("/v1/faces/identify", photo("two_people.jpg"), "image/jpeg")
         assert.strictEqual(both.status, 200)
         assert.deepStrictEqual(faces(both.body).map((face) => face.match?.personId), ["A", "B"])
-        assert.strictEqual(both.body.threshold, 0.5)
+        assert.strictEqual(both.body.threshold, Gallery.DEFAULT_THRESHOLD)
         assert.isTrue(faces(both.body).every((face) => face.box.width > 0 && face.landmarks !== undefined))
         // ?threshold= is honoured: nobody is that similar.
         const strict = yield* post("/v1/faces/identify?threshold=0.999", photo("two_people.jpg"), "image/jpeg")
