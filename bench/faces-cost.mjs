@@ -5,7 +5,7 @@
 // inflate, and the worker's own wall-clock durationMs, the best of the runs. Per face = embed / faces; the
 // embedding alone = (embed - detect) / faces.
 // usage: node bench/faces-cost.mjs [--data ../shared/data] [--runs 9] [--query "model=fast"]
-import { readdirSync, readFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { request, save, startDaemon } from "./lib.mjs"
 
@@ -14,6 +14,10 @@ const data = arg("data", new URL("../../shared/data", import.meta.url).pathname)
 const runs = Number(arg("runs", 9))
 const query = arg("query", "")
 const dir = join(data, "images/faces")
+if (!existsSync(dir) || !existsSync(join(data, "models/yunet_s_dynamic.onnx"))) {
+  console.log(`no face photos or models under ${data}: skipped`)
+  process.exit(0)
+}
 const { daemon, base } = await startDaemon({
   INFERD_MODELS_DIR: join(data, "models"), INFERD_WORKERS: "1", INFERD_ONNX_THREADS: "1", INFERD_CANARY_INTERVAL: "1 hour"
 })

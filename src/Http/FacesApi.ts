@@ -31,7 +31,12 @@ export class SeveralFaces extends Schema.TaggedError<SeveralFaces>()(
   HttpApiSchema.annotations({ status: 422 })
 ) {}
 
-const Unit = Schema.NumberFromString.pipe(Schema.between(0, 1))
+/**
+ * A number from 0 to 1 in the query. /docs shows the description of the encoded string for an optional
+ * parameter and of the decoded number for one with a default, so both carry it.
+ */
+const unit = (description: string) =>
+  Schema.compose(Schema.String.annotations({ description }), Schema.NumberFromString).pipe(Schema.between(0, 1, { description }))
 
 /**
  * How every face endpoint detects: `model` (`accurate`, default: YuNet with the image's longer side at 640
@@ -39,16 +44,25 @@ const Unit = Schema.NumberFromString.pipe(Schema.between(0, 1))
  * `timeoutMs` (the task's deadline, capped by `INFERD_TASK_TIMEOUT`). Out of range is a 400.
  */
 export const DetectParams = Schema.Struct({
-  model: Schema.optionalWith(FaceModel, { default: () => FACE_DEFAULTS.model }),
-  minScore: Schema.optionalWith(Unit, { default: () => FACE_DEFAULTS.minScore }),
+  model: Schema.optionalWith(FaceModel.annotations({ description: "accurate (default): YuNet at 640 pixels on the longer side; fast: at 384" }), {
+    default: () => FACE_DEFAULTS.model
+  }),
+  minScore: Schema.optionalWith(unit(`the detector score a face must reach, 0-1 (default ${FACE_DEFAULTS.minScore})`), {
+    default: () => FACE_DEFAULTS.minScore
+  }),
   timeoutMs: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive()))
 })
 
 /** Verify and identify also take `threshold`: the cosine similarity for a match (default `INFERD_FACE_MATCH_THRESHOLD`). */
-export const MatchParams = Schema.Struct({ ...DetectParams.fields, threshold: Schema.optional(Unit) })
+export const MatchParams = Schema.Struct({
+  ...DetectParams.fields,
+  threshold: Schema.optional(unit("the cosine similarity for a match, 0-1 (default INFERD_FACE_MATCH_THRESHOLD)"))
+})
 
 /** Which face of an enrolment photo: `only` (default: a photo with several is refused) or `largest`. */
-export const FaceChoice = Schema.Literal("only", "largest")
+export const FaceChoice = Schema.Literal("only", "largest").annotations({
+  description: "only (default): a photo must show one face; largest: use the largest face of each photo"
+})
 export type FaceChoice = typeof FaceChoice.Type
 
 export const EnrollParams = Schema.Struct({ ...DetectParams.fields, face: Schema.optionalWith(FaceChoice, { default: () => "only" as const }) })

@@ -72,6 +72,9 @@ describe("faces and gallery API", () => {
     const verify = spec.paths["/v1/faces/verify"]!.post!
     assert.includeMembers(Object.keys(verify.responses), ["200", "400", "413", "415", "422", "500", "503", "504"])
     assert.deepStrictEqual(verify.parameters.map((p) => p.name).sort(), ["minScore", "model", "threshold", "timeoutMs"])
+    // Each face option says what it is in /docs.
+    assert.match(JSON.stringify(verify.parameters.find((p) => p.name === "threshold")), /cosine similarity for a match/)
+    assert.match(JSON.stringify(verify.parameters.find((p) => p.name === "minScore")), /detector score/)
     assert.deepStrictEqual(spec.paths["/v1/faces/detect"]!.post!.parameters.map((p) => p.name).sort(), ["minScore", "model", "timeoutMs"])
     const person = spec.paths["/v1/gallery/{personId}"]!
     assert.deepStrictEqual(person.put!.parameters.map((p) => p.name).sort(), ["face", "minScore", "model", "personId", "timeoutMs"])
