@@ -5,9 +5,9 @@ import { Effect, Exit, Scope, Duration } from "effect"
 import Piscina from "piscina"
 import { Worker } from "node:worker_threads"
 import { fmt, interleave, pct, root, save, spread } from "./lib.mjs"
-import * as WorkerPool from "../dist/Layers/WorkerPool.js"
-import * as WorkerSettings from "../dist/Layers/WorkerSettings.js"
-import * as Tasks from "../dist/Layers/Tasks.js"
+import * as WorkerPool from "../dist/Pool/WorkerPool.js"
+import * as WorkerSettings from "../dist/Pool/WorkerSettings.js"
+import * as Tasks from "../dist/Pool/Tasks.js"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? Number(process.argv[i + 1]) : d }
 const threads = arg("threads", 1), rounds = arg("rounds", 3), seqN = arg("seq", 2000), burstN = arg("burst", 20000), inflight = arg("inflight", 256)

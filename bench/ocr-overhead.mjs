@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { Worker } from "node:worker_threads"
 import Tesseract from "tesseract.js"
 import { fmt, interleave, request, root, spread, startDaemon } from "./lib.mjs"
-import { tesseractLangPath } from "../dist/Layers/WorkerSettings.js"
+import { tesseractLangPath } from "../dist/Pool/WorkerSettings.js"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? Number(process.argv[i + 1]) : d }
 const pages = arg("pages", 24), rounds = arg("rounds", 4), workers = 2, inflight = 4

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import Tesseract from "tesseract.js"
 import { fmt, interleave, request, root, save, spread, startDaemon } from "./lib.mjs"
-import { tesseractLangPath } from "../dist/Layers/WorkerSettings.js"
+import { tesseractLangPath } from "../dist/Pool/WorkerSettings.js"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? process.argv[i + 1] : d }
 const pages = Number(arg("pages", 24)), rounds = Number(arg("rounds", 3))

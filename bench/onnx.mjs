@@ -9,7 +9,7 @@ import { join } from "node:path"
 import ort from "onnxruntime-node"
 import sharp from "sharp"
 import { fmt, interleave, request, root, save, spread, startDaemon } from "./lib.mjs"
-import { vadModelPath } from "../dist/Layers/WorkerSettings.js"
+import { vadModelPath } from "../dist/Pool/WorkerSettings.js"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? process.argv[i + 1] : d }
 const rounds = Number(arg("rounds", 3)), seconds = Number(arg("seconds", 6))

@@ -8,8 +8,8 @@ import * as os from "node:os"
 import * as Client from "./Cli/Client.js"
 import * as CpuLimit from "./Layers/CpuLimit.js"
 import { models } from "./ModelsFetch.js"
-import { sizeFor } from "./Layers/WorkerPool.js"
-import { niceness } from "./Layers/WorkerSettings.js"
+import { sizeFor } from "./Pool/PoolOptions.js"
+import { niceness } from "./Pool/WorkerSettings.js"
 
 const serve = Command.make("serve", {}, () =>
   Effect.flatMap(Effect.promise(() => import("./Daemon.js")), ({ DaemonLive }) => Layer.launch(DaemonLive))

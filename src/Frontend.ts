@@ -9,6 +9,7 @@ import * as Inbox from "./Fibers/Inbox.js"
 import * as Jobs from "./Fibers/Jobs.js"
 import * as Loops from "./Fibers/Loops.js"
 import { HttpLive } from "./Http/Server.js"
+import * as DrainState from "./Layers/DrainState.js"
 import * as Gallery from "./Layers/Gallery.js"
 import * as JobStore from "./Layers/JobStore.js"
 import * as Models from "./Layers/Models.js"
@@ -19,5 +20,6 @@ export const FrontendLive = HttpLive.pipe(
   Layer.provideMerge(LoopsLive),
   Layer.provideMerge(Loops.layer),
   Layer.provideMerge(Gallery.layer),
-  Layer.provideMerge(Models.layer)
+  Layer.provideMerge(Models.layer),
+  Layer.provideMerge(DrainState.layer)
 )

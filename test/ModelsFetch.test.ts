@@ -1,5 +1,5 @@
 import { Command } from "@effect/cli"
-import { FileSystem, Path } from "@effect/platform"
+import { FileSystem, HttpClient, HttpClientError, Path } from "@effect/platform"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import * as Models from "../src/Layers/Models.js"
 import * as shared from "./support/shared.js"
-import { fetchModels, models } from "../src/ModelsFetch.js"
+import { fetch, fetchModels, models } from "../src/ModelsFetch.js"
 
 const SHARED = fileURLToPath(new URL("../../shared/data/models", import.meta.url))
 const hasShared = shared.has("models fetch", ...Models.FACE_MODELS.map((m) => `data/models/${m.file}`))
@@ -124,21 +124,25 @@ describe.skipIf(!hasShared)("models fetch (loopback mirror of ../shared/data/mod
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 
-describe("Models.status", () => {
-  it.scoped("says missing, invalid or present, and does not hash an unchanged file twice", () =>
+describe("models fetch without the network", () => {
+  // Every request fails as undici's does on a machine without DNS.
+  const Offline = Layer.succeed(HttpClient.HttpClient, HttpClient.make((request) =>
+    Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error(`getaddrinfo ENOTFOUND ${new URL(request.url).host}`) }))))
+  const cli = Command.run(Command.make("inferd").pipe(Command.withSubcommands([Command.make("models").pipe(Command.withSubcommands([fetch]))])), { name: "inferd", version: "test" })
+
+  it.scoped("names the host it could not reach and suggests --from", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
-      const path = yield* Path.Path
       const dir = yield* fs.makeTempDirectoryScoped()
-      const registry = yield* Models.Models
-      const [yunet, mobile] = Models.FACE_MODELS
-      yield* fs.writeFileString(path.join(dir, mobile!.file), "short")
-      // Right size, wrong bytes: only the sha256 can tell.
-      yield* fs.writeFile(path.join(dir, yunet!.file), new Uint8Array(yunet!.bytes))
-      const status = yield* registry.status(dir)
-      assert.deepStrictEqual(status.map((s) => s.state), ["invalid", "invalid"])
-      assert.strictEqual(status[1]!.detail, `5 bytes, expected ${mobile!.bytes}`)
-      assert.match(status[0]!.detail!, /^sha256 [0-9a-f]{64}, expected daede240/)
-      assert.deepStrictEqual(yield* registry.status(dir), status)
-    }).pipe(Effect.provide(Models.layer), Effect.provide(NodeContext.layer)))
+      const results = yield* fetchModels({ dir })
+      assert.deepStrictEqual(results.map((r) => [r.result, r.unreachable]), Models.FACE_MODELS.map(() => ["failed", "raw.githubusercontent.com"]))
+      assert.strictEqual(results[0]!.detail, "cannot reach raw.githubusercontent.com (getaddrinfo ENOTFOUND raw.githubusercontent.com)")
+      const failed = (args: ReadonlyArray<string>) =>
+        Effect.flip(cli(["node", "inferd", "models", "fetch", "--dir", dir, ...args])).pipe(
+          Effect.flatMap((error) => error._tag === "ModelsFetchFailed" ? Effect.succeed(error.message) : Effect.die(error))
+        )
+      assert.match(yield* failed([]), /raw\.githubusercontent\.com could not be reached: .* run `inferd models fetch --from BASE_URL`/)
+      // With --from the mirror itself is what could not be reached; --from is not suggested again.
+      assert.strictEqual(yield* failed(["--from", "http://mirror.example/models"]), "2 of 2 model files failed: yunet_s_dynamic.onnx, MobileFaceNet.onnx")
+    }).pipe(Effect.provide(Layer.merge(NodeContext.layer, Offline))))
 })

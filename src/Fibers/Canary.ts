@@ -4,8 +4,8 @@
  * `canary` loop's `consecutiveFailures`.
  */
 import { Config, Data, Duration, Effect, Layer } from "effect"
-import * as Tasks from "../Layers/Tasks.js"
-import { WorkerPool, type WorkerPoolService } from "../Layers/WorkerPool.js"
+import * as Tasks from "../Pool/Tasks.js"
+import { WorkerPool, type WorkerPoolService } from "../Pool/WorkerPool.js"
 import { canaryImage, canaryText } from "../Workers/CanaryImage.js"
 import * as Loop from "./Loop.js"
 import { Loops } from "./Loops.js"

@@ -4,14 +4,15 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
+import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import { AudioAnalysis, AudioTooLong, AudioUndecodable, InferenceFailed, ModelUnavailable } from "../Workers/Protocol.js"
 import * as Media from "./Media.js"
+import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
-const param = (fallback: number, min: number, max: number, integer: boolean) =>
+const param = (fallback: number, min: number, max: number, integer: boolean, description: string) =>
   Schema.optionalWith(
-    (integer ? Schema.NumberFromString.pipe(Schema.int()) : Schema.NumberFromString).pipe(Schema.between(min, max)),
+    (integer ? Query.integer : Query.number)({ min, max, description: `${description} (default ${fallback})` }),
     { default: () => fallback }
   )
 
@@ -22,11 +23,11 @@ const param = (fallback: number, min: number, max: number, integer: boolean) =>
  * capped by `INFERD_TASK_TIMEOUT`). Out of range is a 400.
  */
 export const AnalyzeParams = Schema.Struct({
-  threshold: param(0.5, 0.01, 0.99, false),
-  minSpeechMs: param(250, 0, 60_000, true),
-  minSilenceMs: param(100, 0, 10_000, true),
-  speechPadMs: param(30, 0, 2_000, true),
-  timeoutMs: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive()))
+  threshold: param(0.5, 0.01, 0.99, false, "speech probability that starts a segment"),
+  minSpeechMs: param(250, 0, 60_000, true, "shorter speech segments are dropped"),
+  minSilenceMs: param(100, 0, 10_000, true, "silence that ends a segment"),
+  speechPadMs: param(30, 0, 2_000, true, "milliseconds added to each side of a segment"),
+  timeoutMs: Schema.optional(Query.timeoutMs)
 })
 
 /** Speech detection and levels; the errors are every failure of an upload run on the pool. */

@@ -1,10 +1,11 @@
 /**
  * POST /v1/audio/analyze: the upload goes to a worker as transferred bytes; the main thread never decodes it.
  */
-import type { HttpApiBuilder, HttpApiError } from "@effect/platform"
+import type { HttpApiBuilder } from "@effect/platform"
+import type { ApiError } from "./Api.js"
 import { Effect } from "effect"
-import * as Tasks from "../Layers/Tasks.js"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import * as Tasks from "../Pool/Tasks.js"
+import { WorkerPool } from "../Pool/WorkerPool.js"
 import type { AudioApi } from "./AudioApi.js"
 import * as Media from "./Media.js"
 import { Upload } from "./Upload.js"
@@ -13,7 +14,7 @@ import { Upload } from "./Upload.js"
  * The group's handlers, for `HttpApiBuilder.group(api, "audio", build)` on any API that holds `AudioApi`
  * (the daemon's `Api`, or a test's): typed against the group alone, so it does not depend on which.
  */
-export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<HttpApiError.HttpApiDecodeError, never, typeof AudioApi>) =>
+export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<ApiError, never, typeof AudioApi>) =>
   Effect.gen(function*() {
     const pool = yield* WorkerPool
     const upload = yield* Upload

@@ -10,11 +10,12 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { GalleryStorageFailed, InvalidPersonId, Match, PersonNotFound, PersonSummary } from "../Layers/Gallery.js"
-import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Layers/PoolErrors.js"
+import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import {
   FACE_DEFAULTS, FaceBox, FaceModel, ImageTooLarge, ImageUndecodable, InferenceFailed, Landmarks, ModelUnavailable
 } from "../Workers/Protocol.js"
 import * as Media from "./Media.js"
+import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
 /** An uploaded image that had to show a face shows none; `field` names the upload (`a`, `b`, `file`, `body`). */
@@ -32,37 +33,28 @@ export class SeveralFaces extends Schema.TaggedError<SeveralFaces>()(
 ) {}
 
 /**
- * A number from 0 to 1 in the query. /docs shows the description of the encoded string for an optional
- * parameter and of the decoded number for one with a default, so both carry it.
- */
-const unit = (description: string) =>
-  Schema.compose(Schema.String.annotations({ description }), Schema.NumberFromString).pipe(Schema.between(0, 1, { description }))
-
-/**
  * How every face endpoint detects: `model` (`accurate`, default: YuNet with the image's longer side at 640
  * pixels; `fast`: at 384), `minScore` (the detector score a face must reach, 0–1, default 0.85) and
  * `timeoutMs` (the task's deadline, capped by `INFERD_TASK_TIMEOUT`). Out of range is a 400.
  */
 export const DetectParams = Schema.Struct({
-  model: Schema.optionalWith(FaceModel.annotations({ description: "accurate (default): YuNet at 640 pixels on the longer side; fast: at 384" }), {
+  model: Schema.optionalWith(Query.literal(FaceModel.literals, "accurate (the default): YuNet at 640 pixels on the image's longer side; fast: at 384"), {
     default: () => FACE_DEFAULTS.model
   }),
-  minScore: Schema.optionalWith(unit(`the detector score a face must reach, 0-1 (default ${FACE_DEFAULTS.minScore})`), {
+  minScore: Schema.optionalWith(Query.number({ min: 0, max: 1, description: `the detector score a face must reach (default ${FACE_DEFAULTS.minScore})` }), {
     default: () => FACE_DEFAULTS.minScore
   }),
-  timeoutMs: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive()))
+  timeoutMs: Schema.optional(Query.timeoutMs)
 })
 
 /** Verify and identify also take `threshold`: the cosine similarity for a match (default `INFERD_FACE_MATCH_THRESHOLD`). */
 export const MatchParams = Schema.Struct({
   ...DetectParams.fields,
-  threshold: Schema.optional(unit("the cosine similarity for a match, 0-1 (default INFERD_FACE_MATCH_THRESHOLD)"))
+  threshold: Schema.optional(Query.number({ min: 0, max: 1, description: "the cosine similarity for a match (default INFERD_FACE_MATCH_THRESHOLD)" }))
 })
 
 /** Which face of an enrolment photo: `only` (default: a photo with several is refused) or `largest`. */
-export const FaceChoice = Schema.Literal("only", "largest").annotations({
-  description: "only (default): a photo must show one face; largest: use the largest face of each photo"
-})
+export const FaceChoice = Query.literal(["only", "largest"], "only (the default): a photo must show one face; largest: use the largest face of each photo")
 export type FaceChoice = typeof FaceChoice.Type
 
 export const EnrollParams = Schema.Struct({ ...DetectParams.fields, face: Schema.optionalWith(FaceChoice, { default: () => "only" as const }) })

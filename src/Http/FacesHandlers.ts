@@ -2,11 +2,12 @@
  * The faces group's handlers: uploads go to a worker as transferred bytes; the main thread never decodes an
  * image. Verification and identification compare the worker's L2-normalised embeddings by cosine.
  */
-import type { HttpApiBuilder, HttpApiError } from "@effect/platform"
+import type { HttpApiBuilder } from "@effect/platform"
+import type { ApiError } from "./Api.js"
 import { Effect, Either } from "effect"
 import { Gallery } from "../Layers/Gallery.js"
-import * as Tasks from "../Layers/Tasks.js"
-import { WorkerPool, type WorkerPoolService } from "../Layers/WorkerPool.js"
+import * as Tasks from "../Pool/Tasks.js"
+import { WorkerPool, type WorkerPoolService } from "../Pool/WorkerPool.js"
 import type { Face, FaceModel } from "../Workers/Protocol.js"
 import { type FaceChoice, type FacesApi, NoFace, SeveralFaces } from "./FacesApi.js"
 import * as Media from "./Media.js"
@@ -82,7 +83,7 @@ export const similarity = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) =
  * The group's handlers, for `HttpApiBuilder.group(api, "faces", build)` on any API holding `FacesApi`.
  * Needs WorkerPool, Upload and Gallery (for identification and the match threshold).
  */
-export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<HttpApiError.HttpApiDecodeError, never, typeof FacesApi>) =>
+export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<ApiError, never, typeof FacesApi>) =>
   Effect.gen(function*() {
     const pool = yield* WorkerPool
     const upload = yield* Upload

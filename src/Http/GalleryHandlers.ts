@@ -3,10 +3,11 @@
  * or the largest with `face=largest`), then stores one embedding per photo in the Gallery (one crash-safe
  * JSON file).
  */
-import type { HttpApiBuilder, HttpApiError } from "@effect/platform"
+import type { HttpApiBuilder } from "@effect/platform"
+import type { ApiError } from "./Api.js"
 import { Effect } from "effect"
 import { Gallery, validatePersonId } from "../Layers/Gallery.js"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import { WorkerPool } from "../Pool/WorkerPool.js"
 import type { GalleryApi } from "./FacesApi.js"
 import { allSettled, enrolmentFace, shown } from "./FacesHandlers.js"
 import * as Media from "./Media.js"
@@ -16,7 +17,7 @@ import { Upload } from "./Upload.js"
  * The group's handlers, for `HttpApiBuilder.group(api, "gallery", build)` on any API holding `GalleryApi`.
  * Needs WorkerPool, Upload and Gallery.
  */
-export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<HttpApiError.HttpApiDecodeError, never, typeof GalleryApi>) =>
+export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<ApiError, never, typeof GalleryApi>) =>
   Effect.gen(function*() {
     const pool = yield* WorkerPool
     const upload = yield* Upload

@@ -7,6 +7,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { Schema } from "effect"
 import { Job, JobKind } from "../Layers/JobStore.js"
 import { AudioUndecodable, ImageUndecodable } from "../Workers/Protocol.js"
+import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
 export class JobNotFound extends Schema.TaggedError<JobNotFound>()(
@@ -24,7 +25,7 @@ const JobId = Schema.Struct({ id: Schema.String })
 export class JobsApi extends HttpApiGroup.make("jobs")
   .add(
     HttpApiEndpoint.post("submit", "/v1/jobs")
-      .setUrlParams(Schema.Struct({ kind: JobKind }))
+      .setUrlParams(Schema.Struct({ kind: Query.literal(JobKind.literals, "what the job does: the synchronous endpoint whose body it takes") }))
       .addSuccess(Accepted)
       .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
       .addError(ImageUndecodable).addError(AudioUndecodable)

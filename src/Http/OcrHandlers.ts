@@ -1,8 +1,8 @@
 /** POST /v1/ocr: the upload goes to a worker as transferred bytes; the main thread never decodes it. */
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
-import * as Tasks from "../Layers/Tasks.js"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import * as Tasks from "../Pool/Tasks.js"
+import { WorkerPool } from "../Pool/WorkerPool.js"
 import { Jobs } from "../Fibers/Jobs.js"
 import { Api } from "./Api.js"
 import { accepted } from "./JobsHandlers.js"

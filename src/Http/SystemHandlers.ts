@@ -3,12 +3,13 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { Loops } from "../Fibers/Loops.js"
 import { CpuLimit } from "../Layers/CpuLimit.js"
-import { WorkerPool } from "../Layers/WorkerPool.js"
+import { DrainState } from "../Layers/DrainState.js"
+import { WorkerPool } from "../Pool/WorkerPool.js"
 import type { LoopStatus } from "../Fibers/Loop.js"
 import { Metrics, type MetricsService, render } from "../Layers/Metrics.js"
 import { Models } from "../Layers/Models.js"
-import { modelsDir } from "../Layers/WorkerSettings.js"
-import type { PoolStats } from "../Layers/WorkerPool.js"
+import { modelsDir } from "../Pool/WorkerSettings.js"
+import type { PoolStats } from "../Pool/WorkerPool.js"
 import { Api, NotReady } from "./Api.js"
 
 /** Gauges of state are read at scrape time, so they are never stale. */
@@ -31,6 +32,7 @@ export const layer = HttpApiBuilder.group(Api, "system", (handlers) =>
     const pool = yield* WorkerPool
     const loops = yield* Loops
     const metrics = yield* Effect.serviceOption(Metrics)
+    const drain = yield* DrainState
     const registry = yield* Models
     const dir = yield* modelsDir
     const models = Effect.map(registry.status(dir), (all) => all.map(({ name, file, state, detail }) => ({ name, file, state, ...(detail === undefined ? {} : { detail }) })))
@@ -38,6 +40,7 @@ export const layer = HttpApiBuilder.group(Api, "system", (handlers) =>
     const readiness = Effect.gen(function*() {
       const stats = yield* pool.stats
       const reasons: Array<string> = []
+      if (yield* drain.draining) reasons.push("draining: the daemon is shutting down")
       if (stats.ready === 0) {
         reasons.push(stats.lastStartError === null ? "no worker has started yet" : `no worker is up: ${stats.lastStartError}`)
       }
@@ -51,9 +54,10 @@ export const layer = HttpApiBuilder.group(Api, "system", (handlers) =>
     return handlers
       .handle("status", () =>
         Effect.gen(function*() {
+          const draining = yield* drain.draining
           return {
-            status: "ok" as const,
-            message: "Server is running with background tasks",
+            status: draining ? "draining" as const : "ok" as const,
+            message: draining ? "Shutting down: finishing the tasks in flight, taking no new ones" : "Server is running with background tasks",
             cpu: { cpus: cpu.cpus, quota: cpu.quota, source: cpu.source },
             pool: yield* pool.stats,
             loops: yield* loops.list,

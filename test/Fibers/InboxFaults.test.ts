@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Inbox from "../../src/Fibers/Inbox.js"
 import * as Loops from "../../src/Fibers/Loops.js"
-import * as WorkerPool from "../../src/Layers/WorkerPool.js"
+import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import { poolOptions } from "../support/server.js"
 
 const page = new URL("../fixtures/images/simple.png", import.meta.url).pathname

@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs"
 import sharp from "sharp"
 import * as Loop from "../../src/Fibers/Loop.js"
 import { Loops } from "../../src/Fibers/Loops.js"
-import * as WorkerPool from "../../src/Layers/WorkerPool.js"
-import * as WorkerSettings from "../../src/Layers/WorkerSettings.js"
+import * as WorkerPool from "../../src/Pool/WorkerPool.js"
+import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
 import { awaitReady, post, send, testServer } from "../support/server.js"
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url))
@@ -145,8 +145,14 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
     Effect.gen(function*() {
       const paused = yield* send(HttpClientRequest.post("/v1/loops/tick/pause"))
       assert.strictEqual(paused.body.state, "paused")
+      const refused = yield* send(HttpClientRequest.post("/v1/loops/tick/run"))
+      assert.strictEqual(refused.status, 409)
+      assert.deepStrictEqual(refused.body, { _tag: "LoopPaused", name: "tick", message: "the loop \"tick\" is paused: resume it before running it" })
       const resumed = yield* send(HttpClientRequest.post("/v1/loops/tick/resume"))
       assert.notStrictEqual(resumed.body.state, "paused")
+      const ran = yield* send(HttpClientRequest.post("/v1/loops/tick/run"))
+      assert.strictEqual(ran.status, 200)
+      assert.strictEqual(ran.body.name, "tick")
       const missing = yield* send(HttpClientRequest.post("/v1/loops/nope/run"))
       assert.strictEqual(missing.status, 404)
       assert.strictEqual(missing.body._tag, "LoopNotFound")

@@ -100,13 +100,17 @@ describe("inferd serve (child process)", () => {
       const names = ["a.png", "b.png", "c.png", "d.png", "e.png", "f.png"]
       names.forEach((name, i) => copyFileSync(fixture(i % 2 ? "simple.png" : "testocr.png"), join(inbox, name)))
       const body = readFileSync(fixture("testocr.png"))
+      let read = 0
       const requests = Array.from({ length: 50 }, () =>
         fetch(`${base}/v1/ocr`, { method: "POST", body, headers: { "content-type": "image/png" } })
-          .then(async (r): Promise<Answer> => ({ status: r.status, body: (await r.json()) as Answer["body"] }))
+          .then(async (r): Promise<Answer> => {
+            if (r.status === 200) read++
+            return { status: r.status, body: (await r.json()) as Answer["body"] }
+          })
       )
-      // Let the load and the inbox get going, then stop the daemon in the middle of it.
-      await waitFor(async () => (await status(base)).pool.busy === 2, 10_000)
-      await new Promise((r) => setTimeout(r, 700))
+      // Let the load get going (both workers busy, a first page read), then stop the daemon in the middle of it.
+      expect(await waitFor(async () => (await status(base)).pool.busy === 2, 30_000), daemon.log()).toBe(true)
+      expect(await waitFor(async () => read > 0, 60_000), daemon.log()).toBe(true)
       const stopAt = Date.now()
       daemon.child.kill("SIGTERM")
       const [code, answers] = await Promise.all([daemon.exit, Promise.all(requests)])

@@ -10,20 +10,23 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Jobs from "../../src/Fibers/Jobs.js"
 import * as LoopsLayer from "../../src/Fibers/Loops.js"
-import { ApiLive, serve } from "../../src/Http/Server.js"
+import { ApiLive, routes, serve } from "../../src/Http/Server.js"
 import * as Upload from "../../src/Http/Upload.js"
 import * as CpuLimit from "../../src/Layers/CpuLimit.js"
+import * as DrainState from "../../src/Layers/DrainState.js"
 import * as Gallery from "../../src/Layers/Gallery.js"
 import * as JobStore from "../../src/Layers/JobStore.js"
 import * as Models from "../../src/Layers/Models.js"
 import * as Metrics from "../../src/Layers/Metrics.js"
-import * as WorkerPool from "../../src/Layers/WorkerPool.js"
+import type * as PoolOptions from "../../src/Pool/PoolOptions.js"
+import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import { poolOptions } from "./pool.js"
+import * as statuses from "./statuses.js"
 
 export { poolOptions }
 
 export interface TestServerOptions {
-  readonly pool?: Partial<WorkerPool.PoolOptions>
+  readonly pool?: Partial<PoolOptions.PoolOptions>
   readonly upload?: Upload.UploadLimits
   readonly config?: Record<string, string>
   readonly loops?: Layer.Layer<never, never, LoopsLayer.Loops>
@@ -41,6 +44,7 @@ export const testServer = (options: TestServerOptions = {}) =>
     Layer.provide(Models.layer),
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provideMerge(LoopsLayer.layer),
+    Layer.provideMerge(DrainState.layer),
     Layer.provideMerge(Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions(options.pool)))),
     Layer.provide(CpuLimit.layerTest({ cpus: 2, quota: 2, source: "test" })),
     Layer.provide(options.metrics ? Metrics.layer : Layer.empty),
@@ -63,6 +67,8 @@ export const send = (request: HttpClientRequest.HttpClientRequest) =>
     const client = yield* HttpClient.HttpClient
     const response = yield* client.execute(request)
     const text = yield* response.text
+    const route = routes.find(request.method, request.url.replace(/^[a-z]+:\/\/[^/]+/, ""))
+    statuses.record([{ method: request.method, route: route?.template ?? "unmatched", status: response.status }])
     return { status: response.status, body: text === "" ? {} : JSON.parse(text) as Record<string, unknown>, headers: response.headers } satisfies Reply
   })
 

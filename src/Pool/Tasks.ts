@@ -7,8 +7,7 @@ import type { WorkerError } from "@effect/platform/WorkerError"
 import { Effect, Either, Exit, type ParseResult, Schema } from "effect"
 import { AudioAnalyze, type BatchAnswer, type BatchItem, Echo, FaceDetect, type FaceModel, Fault, Ocr, type VadOptions, type WorkerRequest } from "../Workers/Protocol.js"
 import type { Task } from "./Job.js"
-import type { WorkerCrashed } from "./PoolErrors.js"
-import { ours, settle } from "./WorkerSlot.js"
+import { ours, settle, type WorkerCrashed } from "./PoolErrors.js"
 
 /**
  * Requests are built without the constructor's check: their fields are typed here, and in effect 3.22 the

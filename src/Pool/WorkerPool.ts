@@ -6,22 +6,23 @@
  * Pool, whose construction hangs on a worker that never starts and whose shutdown is sequential
  * (research/effect-platform.md §1, §4).
  */
-import { Cause, Clock, Config, Context, Duration, Effect, Exit, Fiber, Layer, Option, Predicate, Tracer } from "effect"
-import { CpuLimit } from "./CpuLimit.js"
-import { Metrics } from "./Metrics.js"
+import { Cause, Clock, Context, Duration, Effect, Exit, Fiber, Layer, Option, Predicate, Tracer } from "effect"
+import { Metrics } from "../Layers/Metrics.js"
 import { Overloaded, type PoolError, ShuttingDown, timedOut } from "./PoolErrors.js"
 import * as Batching from "./Batching.js"
 import * as Job from "./Job.js"
 import * as TaskQueue from "./TaskQueue.js"
-import * as WorkerSettings from "./WorkerSettings.js"
+import * as PoolOptions from "./PoolOptions.js"
 import * as WorkerSlot from "./WorkerSlot.js"
-import type { WorkerSettings as Settings } from "../Workers/Protocol.js"
-
 
 export interface SubmitOptions {
   /** HTTP requests are `interactive` (the default) and go ahead of `background` loop work. */
   readonly priority?: TaskQueue.Priority
-  /** Deadline from submission, queueing included; capped by the pool's `taskTimeout`. */
+  /**
+   * The caller's deadline from submission, queueing included, capped by the pool's `taskTimeout`. Past it the
+   * caller gets TaskTimeout; a task already running finishes on its worker, whose answer is dropped. Only a
+   * task that overruns `taskTimeout` itself has its worker stopped and replaced.
+   */
   readonly timeout?: Duration.DurationInput
   /** Bytes of input this task holds until it ends; they count against `maxBytes`. */
   readonly bytes?: number
@@ -47,34 +48,7 @@ export interface WorkerPoolService {
 
 export class WorkerPool extends Context.Tag("inferd/WorkerPool")<WorkerPool, WorkerPoolService>() {}
 
-export interface PoolOptions {
-  readonly size: number
-  /** Jobs allowed to wait beyond the running ones; past it `submit` fails with Overloaded at once. */
-  readonly maxQueue: number
-  /** Input bytes all queued and running tasks may hold together; past it `submit` fails with Overloaded (default: no limit). */
-  readonly maxBytes?: number
-  /** Tasks a worker runs before it is replaced (default 0: never), for leaky native code. */
-  readonly maxTasksPerWorker?: number
-  readonly taskTimeout: Duration.Duration
-  readonly shutdownGrace: Duration.Duration
-  readonly startTimeout: Duration.Duration
-  /** V8 heap limit of each worker thread: a runaway task ends its thread, not the daemon. */
-  readonly workerHeapMb: number
-  readonly settings: Settings
-}
-
-/**
- * A worker per CPU when the event loop can still take the CPU it needs: the workers run niced, so the
- * kernel lets the loop go first, and no CFS quota binds. Under a quota that the workers alone would use up
- * (the usual container limit), the kernel would stop the whole process, event loop included, for the rest
- * of each period: there, and with workers not niced, one CPU is left to the event loop.
- */
-export const sizeFor = (cpu: { readonly cpus: number; readonly quota: number | null }, niceness: number): number => {
-  const quotaBinds = cpu.quota !== null && cpu.quota - cpu.cpus < 0.5
-  return quotaBinds || niceness === 0 ? Math.max(1, cpu.cpus - 1) : cpu.cpus
-}
-
-export const make = (options: PoolOptions) =>
+export const make = (options: PoolOptions.PoolOptions) =>
   Effect.gen(function*() {
     const queue = yield* TaskQueue.make<Job.Job>()
     // Plain state: submit settles a job without forking or waiting, and all of it runs on the one JS thread.
@@ -105,8 +79,9 @@ export const make = (options: PoolOptions) =>
           })
       })
 
-    const timeoutFor = (submitOptions?: SubmitOptions) =>
-      Math.min(Duration.toMillis(options.taskTimeout), submitOptions?.timeout === undefined ? Infinity : Duration.toMillis(submitOptions.timeout))
+    const taskTimeoutMs = Duration.toMillis(options.taskTimeout)
+    const callerTimeoutMs = (submitOptions?: SubmitOptions) =>
+      Math.min(taskTimeoutMs, submitOptions?.timeout === undefined ? Infinity : Duration.toMillis(submitOptions.timeout))
 
     const submit = <A, E>(task: Job.Task<A, E>, submitOptions?: SubmitOptions) =>
       Effect.flatMap(Clock.currentTimeMillis, (startMs) => Effect.onExit(enqueue(task, startMs, submitOptions), observe(task.kind, startMs)))
@@ -121,15 +96,20 @@ export const make = (options: PoolOptions) =>
           if (heldBytes + bytes > (options.maxBytes ?? Infinity) && heldBytes > 0) {
             return resume(Effect.fail(overloaded(`queued inputs are over the memory budget of ${options.maxBytes} bytes (INFERD_MAX_QUEUED_BYTES); retry later`)))
           }
-          const timeoutMs = timeoutFor(submitOptions)
-          // The deadline is a plain timer that settles the job, rather than a timeout around the wait, which
-          // would fork two fibers per task. A queued job it settles never runs; a running one recycles its worker.
-          const timer = setTimeout(() => job.reject(timedOut(timeoutMs)), timeoutMs)
+          const callerMs = callerTimeoutMs(submitOptions)
+          // The caller's deadline is a plain timer that answers it, rather than a timeout around the wait,
+          // which would fork two fibers per task. A queued job it settles never runs; a running one finishes
+          // and its answer is dropped: a client's own short deadline must not cost a worker. Only the
+          // server's deadline, which the slot enforces, stops a worker.
+          const timer = setTimeout(() => {
+            queue.unsafeRemove(job)
+            job.reject(timedOut(callerMs))
+          }, callerMs)
           const release = () => {
             clearTimeout(timer)
             heldBytes -= bytes
           }
-          const job = Job.make(task, { parent, deadline: now + timeoutMs, timeoutMs }, (exit) => {
+          const job = Job.make(task, { parent, deadline: now + taskTimeoutMs, timeoutMs: taskTimeoutMs }, (exit) => {
             release()
             resume(exit)
           })
@@ -139,10 +119,12 @@ export const make = (options: PoolOptions) =>
             release()
             return resume(Effect.fail(overloaded(`the task queue is full (${options.maxQueue} waiting); retry later`)))
           }
-          // A caller that leaves (client disconnect, deadline) cancels the job: queued, it never runs;
-          // running, its slot recycles the worker.
+          // A caller that leaves (client disconnect) cancels the job: queued, it never runs; running, it
+          // finishes on its worker and nobody is answered.
           return Effect.sync(() => {
-            if (!job.isSettled()) release()
+            if (job.isSettled()) return
+            release()
+            queue.unsafeRemove(job)
             job.abandon()
           })
         }))
@@ -155,13 +137,18 @@ export const make = (options: PoolOptions) =>
       return { ...slotStats, size: options.size, queued: yield* queue.size }
     })
 
+    // Tasks already accepted, queued ones included, run on within the grace period: their callers are still
+    // waiting (a load balancer stops sending new work once readiness turns 503, not before). What is left at
+    // its end is refused or stopped.
+    const queueEmpty = Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => queue.unsafeSize() === 0 }))
+
     const drain = Effect.gen(function*() {
       if (draining) return
       draining = true
-      const waiting = yield* queue.clear
-      for (const job of waiting) job.reject(new ShuttingDown({ message: "inferd stopped before this task started" }))
       // Finalizers run uninterruptibly, where a timeout could not cut the wait short.
-      const idle = yield* slots.awaitIdle.pipe(Effect.interruptible, Effect.timeout(options.shutdownGrace), Effect.option)
+      const idle = yield* Effect.zipRight(queueEmpty, slots.awaitIdle).pipe(Effect.interruptible, Effect.timeout(options.shutdownGrace), Effect.option)
+      const waiting = yield* queue.clear
+      for (const job of waiting) job.reject(new ShuttingDown({ message: "inferd stopped before this task started (INFERD_SHUTDOWN_GRACE ran out)" }))
       if (Option.isNone(idle)) yield* Effect.logWarning("shutdown grace period over: stopping busy workers")
       yield* Fiber.interruptAll(fibers)
       yield* slots.terminateAll
@@ -173,26 +160,4 @@ export const make = (options: PoolOptions) =>
     return WorkerPool.of({ submit, stats, drain })
   })
 
-/** Configuration, each with its default. */
-export const config = Effect.gen(function*() {
-  const cpu = yield* CpuLimit
-  const workers = yield* Config.option(Config.integer("INFERD_WORKERS").pipe(Config.validate({
-    message: "INFERD_WORKERS must be a positive integer",
-    validation: (n) => n > 0
-  })))
-  const niceness = yield* WorkerSettings.niceness
-  const size = Option.getOrElse(workers, () => sizeFor(cpu, niceness))
-  return {
-    size,
-    maxQueue: yield* Config.integer("INFERD_MAX_QUEUE").pipe(Config.withDefault(8 * size)),
-    maxBytes: yield* Config.integer("INFERD_MAX_QUEUED_BYTES").pipe(Config.withDefault(256 * 1024 * 1024)),
-    maxTasksPerWorker: yield* Config.integer("INFERD_WORKER_MAX_TASKS").pipe(Config.withDefault(0)),
-    taskTimeout: yield* Config.duration("INFERD_TASK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
-    shutdownGrace: yield* Config.duration("INFERD_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(10))),
-    startTimeout: yield* Config.duration("INFERD_WORKER_START_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
-    workerHeapMb: yield* Config.integer("INFERD_WORKER_MAX_HEAP_MB").pipe(Config.withDefault(1024)),
-    settings: yield* WorkerSettings.config({ cpus: cpu.cpus, workers: size })
-  } satisfies PoolOptions
-})
-
-export const layer = Layer.scoped(WorkerPool, Effect.flatMap(config, make))
+export const layer = Layer.scoped(WorkerPool, Effect.flatMap(PoolOptions.config, make))

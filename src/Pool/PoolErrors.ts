@@ -3,7 +3,8 @@
  * through unchanged and clients get a typed body they can act on.
  */
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
-import { Schema } from "effect"
+import { WorkerError } from "@effect/platform/WorkerError"
+import { Effect, ParseResult, Schema } from "effect"
 
 /** The queue is full: try again later (`retryAfterSeconds` is also sent as `Retry-After`). */
 export class Overloaded extends Schema.TaggedError<Overloaded>()(
@@ -40,3 +41,19 @@ export const timedOut = (timeoutMs: number) => new TaskTimeout({ message: `the t
 export const stoppedMidTask = () => new ShuttingDown({ message: "inferd stopped while this task ran" })
 
 export type PoolError = Overloaded | ShuttingDown | TaskTimeout | WorkerCrashed
+
+/**
+ * A platform `WorkerError` means the thread died: the caller sees WorkerCrashed. Callers pass failures that
+ * are not ParseErrors (`settle` turns those into defects first; decoded failures never are one).
+ */
+export const ours = <E>(error: E): Exclude<E, WorkerError | ParseResult.ParseError> | WorkerCrashed =>
+  error instanceof WorkerError
+    ? new WorkerCrashed({ message: `the worker thread died while running the task: ${error.message}` })
+    : error as Exclude<E, WorkerError | ParseResult.ParseError>
+
+/**
+ * Turns the platform's failures into ours: a dead thread (WorkerError) is WorkerCrashed, and a ParseError
+ * means both sides disagree on the protocol, a defect.
+ */
+export const settle = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, Exclude<E, WorkerError | ParseResult.ParseError> | WorkerCrashed> =>
+  Effect.catchAll(effect, (error) => ParseResult.isParseError(error) ? Effect.die(error) : Effect.fail(ours(error)))

@@ -6,12 +6,11 @@
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import * as Worker from "@effect/platform/Worker"
 import type { SerializedWorker } from "@effect/platform/Worker"
-import { WorkerError } from "@effect/platform/WorkerError"
-import { Cause, Clock, Duration, Effect, Exit, Layer, ParseResult, Ref } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Layer, Ref } from "effect"
 import { Worker as Thread } from "node:worker_threads"
 import type { Job, Outcome } from "./Job.js"
-import type { PoolOptions } from "./WorkerPool.js"
-import { stoppedMidTask, timedOut, WorkerCrashed } from "./PoolErrors.js"
+import type { PoolOptions } from "./PoolOptions.js"
+import { settle, stoppedMidTask, timedOut, WorkerCrashed } from "./PoolErrors.js"
 import type { TaskQueue } from "./TaskQueue.js"
 import type { Batching } from "./Batching.js"
 import { Batch, Warmup, type WorkerRequest } from "../Workers/Protocol.js"
@@ -27,27 +26,10 @@ const entryUrl = (): URL => {
 }
 
 /**
- * A platform `WorkerError` means the thread died: the caller sees WorkerCrashed. Callers pass failures that
- * are not ParseErrors (`settle` turns those into defects first; decoded failures never are one).
- */
-export const ours = <E>(error: E): Exclude<E, WorkerError | ParseResult.ParseError> | WorkerCrashed =>
-  error instanceof WorkerError
-    ? new WorkerCrashed({ message: `the worker thread died while running the task: ${error.message}` })
-    : error as Exclude<E, WorkerError | ParseResult.ParseError>
-
-/**
- * Turns the platform's failures into ours: a dead thread (WorkerError) is WorkerCrashed, and a ParseError
- * means both sides disagree on the protocol, a defect.
- */
-export const settle = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, Exclude<E, WorkerError | ParseResult.ParseError> | WorkerCrashed> =>
-  Effect.catchAll(effect, (error) => ParseResult.isParseError(error) ? Effect.die(error) : Effect.fail(ours(error)))
-
-/**
- * Runs jobs as one Batch message. Their deadline is the earliest of theirs; past it, or if the thread dies,
- * every job fails alike and the worker is recycled. A lone job's caller leaving recycles the worker too, as
- * when it runs alone; in a batch of several short ones, a caller that leaves just misses its answer. The
- * items were built unchecked, like every request (see Tasks.ts), and the Batch is too. `idle` runs just
- * before callers are answered.
+ * Runs jobs as one Batch message. Their deadline is the earliest of the server's deadlines; past it, or if the
+ * thread dies, every job fails alike and the worker is recycled. A caller that left, or whose own deadline
+ * passed, just misses its answer. The items were built unchecked, like every request (see Tasks.ts), and the
+ * Batch is too. `idle` runs just before callers are answered.
  */
 export const executeBatch = (
   worker: SerializedWorker<WorkerRequest>,
@@ -55,8 +37,8 @@ export const executeBatch = (
   remainingMs: number,
   batching: Batching,
   idle: () => void
-): Effect.Effect<Outcome> => {
-  const send = settle(worker.executeEffect(new Batch({ items: jobs.map((job) => job.request), traces: jobs.map((job) => job.trace) }, true))).pipe(
+): Effect.Effect<Outcome> =>
+  settle(worker.executeEffect(new Batch({ items: jobs.map((job) => job.request), traces: jobs.map((job) => job.trace) }, true))).pipe(
     Effect.timeoutFail({ duration: Duration.millis(Math.max(0, remainingMs)), onTimeout: () => "timeout" as const }),
     Effect.match({
       onFailure: (error): Outcome => {
@@ -75,8 +57,6 @@ export const executeBatch = (
     }),
     Effect.onInterrupt(() => Effect.sync(() => jobs.forEach((job) => job.reject(stoppedMidTask()))))
   )
-  return jobs.length === 1 ? Effect.raceFirst(send, Effect.as(jobs[0]!.settled, "recycle" as const)) : send
-}
 
 const missing = new WorkerCrashed({ message: "the worker answered a batch without this task's result" })
 
@@ -107,8 +87,8 @@ export const makeGroup = (options: PoolOptions, batching: Batching) =>
         let served = 0
         const more = (taken: ReadonlyArray<Job>, next: Job) => served + taken.length < maxTasks && batching.more(taken, next)
         while (served < maxTasks) {
-          // Settled jobs (their caller left) are dropped. Only long tasks go alone, watched for their caller
-          // leaving; the rest go as a batch, even of one. `admit` settles those whose input cannot be sent.
+          // Settled jobs (their caller left or gave up) are not started. Only long tasks go alone; the rest go
+          // as a batch, even of one. `admit` settles those whose input cannot be sent.
           const taken = (yield* queue.take(more)).filter((job) => !job.isSettled())
           const alone = taken.length === 1 && batching.alone(taken[0]!.kind)
           const jobs = alone ? taken : taken.filter((job) => job.admit())

@@ -1,8 +1,10 @@
 /**
  * One submitted task and the caller waiting for it, as the pool's slots see it. Settling is synchronous and
- * happens once: by the worker's answer, the deadline's timer, a pool error, or the caller leaving. A job
- * costs no fiber and no Deferred of its own: small tasks are dispatched by the tens of thousands a second,
- * and each of those cost more than the dispatch itself.
+ * happens once: by the worker's answer, the caller's deadline, a pool error, or the caller leaving. A caller
+ * that stops waiting costs no worker: a queued job is skipped, a running one finishes and its answer is
+ * dropped; only the server's own deadline (`deadline`) stops a worker. A job costs no fiber and no Deferred of
+ * its own: small tasks are dispatched by the tens of thousands a second, and each of those cost more than the
+ * dispatch itself.
  */
 import type { SerializedWorker } from "@effect/platform/Worker"
 import { Cause, Duration, Effect, Exit, Option, type Tracer } from "effect"
@@ -29,20 +31,23 @@ export interface Job {
   readonly kind: string
   readonly request: BatchItem
   readonly trace: TraceContext | null
+  /** When the server's own deadline (`INFERD_TASK_TIMEOUT` from submission) passes: past it the worker is stopped. */
   readonly deadline: number
+  /** The server's deadline as a duration, for the TaskTimeout a worker stopped for overrunning it answers. */
   readonly timeoutMs: number
-  /** Settled jobs (answered, timed out, or left by their caller) are skipped; a running one recycles its worker. */
+  /** Settled jobs (answered, past their caller's deadline, or left by their caller) are not started. */
   readonly isSettled: () => boolean
-  /** Completes once the job is settled, by anyone: a slot running it alone watches for its caller leaving. */
-  readonly settled: Effect.Effect<void>
-  /** Runs the job on its own; `idle` runs just before the caller is answered, so its slot is free by then. */
+  /**
+   * Runs the job on its own, until its answer or the server's deadline; `idle` runs just before the caller is
+   * answered, so its slot is free by then.
+   */
   readonly run: (worker: SerializedWorker<WorkerRequest>, remainingMs: number, idle: () => void) => Effect.Effect<Outcome>
   /** Before it joins a batch: false, having settled the job with a defect, when its input cannot be sent. */
   readonly admit: () => boolean
   /** Settles the job from its item of a batch's answer. */
   readonly resolve: (answer: BatchAnswer) => void
   readonly reject: (error: PoolError) => void
-  /** The caller left: the job counts as settled, and nobody is answered. */
+  /** The caller left: the job counts as settled, and nobody is answered; if it runs, its answer is dropped. */
   readonly abandon: () => void
 }
 
@@ -55,32 +60,20 @@ export interface JobOptions {
 /** `answer` receives the job's one settlement, unless the caller left first. */
 export const make = <A, E>(task: Task<A, E>, options: JobOptions, answer: (exit: Exit.Exit<A, E | PoolError>) => void): Job => {
   let settled = false
-  const waiters = new Set<() => void>()
   const settle = (exit: Exit.Exit<A, E | PoolError> | undefined) => {
     if (settled) return
     settled = true
     if (exit !== undefined) answer(exit)
-    for (const wake of waiters) wake()
   }
-  const settledSignal = Effect.async<void>((resume) => {
-    if (settled) return resume(Effect.void)
-    const wake = () => resume(Effect.void)
-    waiters.add(wake)
-    return Effect.sync(() => waiters.delete(wake))
-  })
 
   const run = (worker: SerializedWorker<WorkerRequest>, remainingMs: number, idle: () => void): Effect.Effect<Outcome> => {
-    const attempt = task.run(worker).pipe(
+    const job = task.run(worker).pipe(
       Effect.timeoutFail({
         duration: Duration.millis(Math.max(0, remainingMs)),
         onTimeout: () => timedOut(options.timeoutMs)
       }),
-      Effect.exit
-    )
-    const abandoned = Effect.as(settledSignal, "abandoned" as const)
-    const job = Effect.raceFirst(attempt, abandoned).pipe(
+      Effect.exit,
       Effect.map((result): Outcome => {
-        if (result === "abandoned") return "recycle"
         idle()
         settle(result)
         const failure = Exit.isFailure(result) ? Cause.failureOption(result.cause) : Option.none()
@@ -105,7 +98,6 @@ export const make = <A, E>(task: Task<A, E>, options: JobOptions, answer: (exit:
     deadline: options.deadline,
     timeoutMs: options.timeoutMs,
     isSettled: () => settled,
-    settled: settledSignal,
     run,
     admit,
     resolve: (batchAnswer) => settle(task.read(batchAnswer)),

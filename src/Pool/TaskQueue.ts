@@ -16,6 +16,11 @@ export interface TaskQueue<J> {
    * `clear` emptied the lanes under a waiting ticket.
    */
   readonly take: (more: (taken: ReadonlyArray<J>, next: J) => boolean) => Effect.Effect<ReadonlyArray<J>>
+  /**
+   * Takes a job out of its lane if it still waits there (its caller stopped waiting), so it no longer counts
+   * against the limit. Its ticket stays: a slot that spends it finds the lanes empty and takes again.
+   */
+  readonly unsafeRemove: (job: J) => void
   /** Empties both lanes (for shutdown) and returns what was waiting. */
   readonly clear: Effect.Effect<ReadonlyArray<J>>
   readonly size: Effect.Effect<number>
@@ -53,7 +58,14 @@ export const make = <J>(): Effect.Effect<TaskQueue<J>> =>
         Effect.tap((taken) => taken.length > 1 ? Queue.takeUpTo(tickets, taken.length - 1) : Effect.void)
       )
 
+    const unsafeRemove = (job: J) => {
+      for (const lane of Object.values(lanes)) {
+        const at = lane.indexOf(job)
+        if (at >= 0) return void lane.splice(at, 1)
+      }
+    }
+
     const clear = Effect.sync(() => [...lanes.interactive.splice(0), ...lanes.background.splice(0)])
 
-    return { unsafeOffer, take, clear, size: Effect.sync(waiting), unsafeSize: waiting }
+    return { unsafeOffer, take, unsafeRemove, clear, size: Effect.sync(waiting), unsafeSize: waiting }
   })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as Batching from "../../src/Layers/Batching.js"
+import * as Batching from "../../src/Pool/Batching.js"
 
 const job = (kind: string) => ({ kind })
 const many = (n: number, kind: string) => Array.from({ length: n }, () => job(kind))
