@@ -60,7 +60,7 @@ console.log(`| lowest real / highest other / total ms | ${SIZES.map((s) => `${lo
 // 2. Embeddings, on YuNet's landmarks at each model's size and the default minScore.
 const session = await open(OnnxSession.open(join(models, FaceEmbed.FILE), { model: FaceEmbed.FILE, threads: 1, inputs: ["input0"] }))
 const NORMS = {
-  imagenet: (face, flip) => FacePrep.embedderInput(face, flip),
+  imagenet: (face, flip) => FaceEmbed.input(face, flip),
   "127.5/128": (face, flip) => {
     const out = new Float32Array(3 * 112 * 112)
     for (let y = 0; y < 112; y++) for (let x = 0; x < 112; x++) for (let c = 0; c < 3; c++) out[c * 112 * 112 + y * 112 + x] = (face[(y * 112 + (flip ? 111 - x : x)) * 3 + c] - 127.5) / 128
