@@ -29,9 +29,10 @@ const timed = async (f) => { let out; const t = cpu(); for (let i = 0; i < runs;
 const manifest = JSON.parse(readFileSync(join(data, "manifest.json"), "utf8")).entries.filter((e) => e.file.startsWith("images/faces/"))
 const photos = await Promise.all(manifest.map(async (e) => {
   const name = e.file.split("/").pop()
-  const image = await run(FacePrep.decode(new Uint8Array(readFileSync(join(data, e.file))), 50_000_000))
+  const bytes = new Uint8Array(readFileSync(join(data, e.file)))
+  const image = await run(FacePrep.decode(bytes, 50_000_000))
   const ids = e.ground_truth.identity ? [e.ground_truth.identity[0]] : e.ground_truth.identities_left_to_right?.map((s) => s[0])
-  return { name, image, want: e.ground_truth.faces, ids }
+  return { name, bytes, image, want: e.ground_truth.faces, ids }
 }))
 
 // 1. Detection.
@@ -44,7 +45,9 @@ const totals = Object.fromEntries(SIZES.map((s) => [s, 0]))
 for (const p of photos) {
   const cells = []
   for (const size of SIZES) {
-    const { out, ms } = await timed(() => run(yunet.detect(p.image, { size, threshold: 0.05 })))
+    // As the daemon detects: decoded straight at the detector's scale, then YuNet.
+    const { out, ms } = await timed(() =>
+      run(Effect.flatMap(FacePrep.decodeScaled(p.bytes, 50_000_000, size), ({ scaled, ...original }) => yunet.detect(scaled, original, 0.05))))
     // The truth's count of faces are the best-scoring ones (checked by eye on the boxes: each is a face).
     const real = out.slice(0, p.want), other = out.slice(p.want)
     const low = real.length ? Math.min(...real.map((f) => f.score)) : NaN, high = other.length ? Math.max(...other.map((f) => f.score)) : NaN
@@ -80,7 +83,8 @@ const faces = { accurate: [], fast: [] }
 const alignMs = []
 for (const [model, size] of Object.entries(YuNet.SIZES)) {
   for (const p of photos) {
-    const found = (await run(yunet.detect(p.image, { size, threshold: FACE_DEFAULTS.minScore }))).slice().sort((a, b) => a.box.x - b.box.x)
+    const scaled = await run(FacePrep.scale(p.image, size))
+    const found = (await run(yunet.detect(scaled, p.image, FACE_DEFAULTS.minScore))).slice().sort((a, b) => a.box.x - b.box.x)
     found.forEach((f, i) => {
       const t = cpu()
       const aligned = FaceAlign.warp(p.image, f.landmarks)

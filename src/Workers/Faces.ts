@@ -58,21 +58,31 @@ export const make = (settings: WorkerSettings) =>
     const detector = yield* lazily(scope, YuNet.open(settings.modelsDir, settings.onnxThreads))
     const embedder = yield* lazily(scope, FaceEmbed.open(settings.modelsDir, settings.onnxThreads))
 
+    const shown = ({ box, landmarks, score }: YuNet.Detection): Face => ({ box, score: round(score), landmarks: YuNet.rounded(landmarks) })
+
+    // Detection alone reads the image straight at the detector's scale; embedding also needs it whole, since
+    // alignment samples the original pixels.
+    const faces = (image: Uint8Array, options: DetectOptions) =>
+      Effect.gen(function*() {
+        // Models first: a daemon without them answers at once, without decoding anything.
+        const yunet = yield* detector
+        const size = YuNet.SIZES[options.model]
+        if (!options.embed) {
+          const { height, scaled, width } = yield* FacePrep.decodeScaled(image, settings.maxPixels, size)
+          return { width, height, faces: (yield* yunet.detect(scaled, { width, height }, options.minScore)).map(shown) }
+        }
+        const model = yield* embedder
+        const whole = yield* FacePrep.decode(image, settings.maxPixels)
+        const found = yield* yunet.detect(yield* FacePrep.scale(whole, size), whole, options.minScore)
+        const faces = yield* Effect.forEach(found, (detection) =>
+          Effect.map(model.embed(whole, detection.landmarks), (embedding): Face => ({ ...shown(detection), embedding })))
+        return { width: whole.width, height: whole.height, faces }
+      })
+
     const detect = Effect.fn("FaceEngine.detect")(function*(image: Uint8Array, options: DetectOptions) {
       const start = yield* Clock.currentTimeMillis
-      // Models first: a daemon without them answers at once, without decoding anything.
-      const yunet = yield* detector
-      const embeddings = options.embed ? Option.some(yield* embedder) : Option.none()
-      const rgb = yield* FacePrep.decode(image, settings.maxPixels)
-      const found = yield* yunet.detect(rgb, { size: YuNet.SIZES[options.model], threshold: options.minScore })
-      const faces = yield* Effect.forEach(found, ({ box, landmarks, score }) => {
-        const face: Face = { box, score: round(score), landmarks: YuNet.rounded(landmarks) }
-        return Option.match(embeddings, {
-          onNone: () => Effect.succeed(face),
-          onSome: (model) => Effect.map(model.embed(rgb, landmarks), (embedding): Face => ({ ...face, embedding }))
-        })
-      })
-      return { width: rgb.width, height: rgb.height, faces, durationMs: (yield* Clock.currentTimeMillis) - start } satisfies FaceDetectResult
+      const found = yield* faces(image, options)
+      return { ...found, durationMs: (yield* Clock.currentTimeMillis) - start } satisfies FaceDetectResult
     })
 
     return FaceEngine.of({ detect })

@@ -6,10 +6,9 @@
  */
 import { Effect } from "effect"
 import * as path from "node:path"
-import sharp from "sharp"
 import * as FacePrep from "./FacePrep.js"
 import * as OnnxSession from "./OnnxSession.js"
-import { type FaceModel, InferenceFailed, type Landmarks } from "./Protocol.js"
+import type { FaceModel, InferenceFailed, Landmarks } from "./Protocol.js"
 
 /** The file under `INFERD_MODELS_DIR`. */
 export const FILE = "yunet_s_dynamic.onnx"
@@ -30,39 +29,38 @@ export interface Detection {
   readonly landmarks: Landmarks
 }
 
-/** The input for an image: resized whole so its longer side is `size`, padded right and bottom to 32s. */
+/** The detector's input: the scaled image as planar BGR floats, padded right and bottom to multiples of 32. */
 export interface Input {
   readonly tensor: Float32Array
   readonly width: number
   readonly height: number
-  /** Input pixels per image pixel, per axis. */
+  /** Input pixels per original image pixel, per axis. */
   readonly scaleX: number
   readonly scaleY: number
 }
 
 const ceil32 = (n: number) => Math.max(32, Math.ceil(n / 32) * 32)
 
-/** The image resized so its longer side is `size` (aspect kept), as planar BGR floats, zero-padded. */
-export const input = (image: FacePrep.Rgb, size: number): Effect.Effect<Input, InferenceFailed> => {
-  const k = size / Math.max(image.width, image.height)
-  const w = Math.max(1, Math.round(image.width * k))
-  const h = Math.max(1, Math.round(image.height * k))
-  return Effect.tryPromise({
-    try: () => sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(w, h, { fit: "fill" }).raw().toBuffer(),
-    catch: (cause) => new InferenceFailed({ message: `resizing for the face detector failed: ${cause instanceof Error ? cause.message : String(cause)}` })
-  }).pipe(Effect.map((pixels) => {
-    const width = ceil32(w), height = ceil32(h), plane = width * height
-    const tensor = new Float32Array(3 * plane)
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const from = (y * w + x) * 3, to = y * width + x
-        tensor[to] = pixels[from + 2]!
-        tensor[plane + to] = pixels[from + 1]!
-        tensor[2 * plane + to] = pixels[from]!
-      }
+/** The input for `scaled`, an image of `original`'s size scaled (see `SIZES`). */
+export const input = (scaled: FacePrep.Rgb, original: Size): Input => {
+  const { data, height: h, width: w } = scaled
+  const width = ceil32(w), height = ceil32(h), plane = width * height
+  const tensor = new Float32Array(3 * plane)
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const from = (y * w + x) * 3, to = y * width + x
+      tensor[to] = data[from + 2]!
+      tensor[plane + to] = data[from + 1]!
+      tensor[2 * plane + to] = data[from]!
     }
-    return { tensor, width, height, scaleX: w / image.width, scaleY: h / image.height }
-  }))
+  }
+  return { tensor, width, height, scaleX: w / original.width, scaleY: h / original.height }
+}
+
+/** An image's upright size in pixels. */
+export interface Size {
+  readonly width: number
+  readonly height: number
 }
 
 interface Candidate {
@@ -126,20 +124,20 @@ export const rounded = (l: Landmarks): Landmarks => {
 
 const OUTPUTS = STRIDES.flatMap((s) => [`cls_${s}`, `obj_${s}`, `bbox_${s}`, `kps_${s}`])
 
-/** One detector session: the faces in an image, best first. */
+/** One detector session: the faces in an image, best first, from the image scaled for it (`SIZES`). */
 export interface Detector {
-  readonly detect: (image: FacePrep.Rgb, options: { readonly size: number; readonly threshold: number }) => Effect.Effect<Array<Detection>, InferenceFailed>
+  readonly detect: (scaled: FacePrep.Rgb, original: Size, threshold: number) => Effect.Effect<Array<Detection>, InferenceFailed>
 }
 
 /** Opens YuNet from `modelsDir` (released with the scope). */
 export const open = (modelsDir: string, threads: number) =>
   OnnxSession.open(path.join(modelsDir, FILE), { model: FILE, threads, inputs: ["input"], outputs: OUTPUTS }).pipe(
     Effect.map((session): Detector => ({
-      detect: (image, { size, threshold }) =>
-        Effect.gen(function*() {
-          const prepared = yield* input(image, size)
-          const outputs = yield* session.run({ input: OnnxSession.tensor(prepared.tensor, [1, 3, prepared.height, prepared.width]) }, OUTPUTS)
-          return decode(outputs, { input: prepared, threshold, width: image.width, height: image.height })
-        })
+      detect: (scaled, original, threshold) => {
+        const prepared = input(scaled, original)
+        return session.run({ input: OnnxSession.tensor(prepared.tensor, [1, 3, prepared.height, prepared.width]) }, OUTPUTS).pipe(
+          Effect.map((outputs) => decode(outputs, { input: prepared, threshold, ...original }))
+        )
+      }
     }))
   )
