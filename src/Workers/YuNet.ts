@@ -29,6 +29,12 @@ export interface Detection {
   readonly landmarks: Landmarks
 }
 
+/** An image's upright size in pixels. */
+export interface Size {
+  readonly width: number
+  readonly height: number
+}
+
 /** The detector's input: the scaled image as planar BGR floats, padded right and bottom to multiples of 32. */
 export interface Input {
   readonly tensor: Float32Array
@@ -55,12 +61,6 @@ export const input = (scaled: FacePrep.Rgb, original: Size): Input => {
     }
   }
   return { tensor, width, height, scaleX: w / original.width, scaleY: h / original.height }
-}
-
-/** An image's upright size in pixels. */
-export interface Size {
-  readonly width: number
-  readonly height: number
 }
 
 interface Candidate {
