@@ -233,7 +233,7 @@ export const make = (options: GalleryOptions) =>
  * The default match threshold: the cosine similarity at which two faces are the same person. Calibrated on
  * every pair of faces in the shared photos (`node bench/faces-pairs.mjs`; the README has the distribution).
  */
-export const DEFAULT_THRESHOLD = 0.49
+export const DEFAULT_THRESHOLD = 0.48
 
 /**
  * The configuration: `INFERD_DATA_DIR` (default `./var`) holds `gallery.json`; `INFERD_FACE_MATCH_THRESHOLD`
