@@ -9,11 +9,13 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { JobsUnavailable } from "../Jobs/Job.js"
 import { GalleryStorageFailed, InvalidPersonId, Match, PersonNotFound, PersonSummary } from "../Layers/Gallery.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import {
   FACE_DEFAULTS, FaceBox, FaceModel, ImageTooLarge, ImageUndecodable, InferenceFailed, Landmarks, ModelUnavailable
 } from "../Workers/Protocol.js"
+import { Accepted } from "./JobsApi.js"
 import * as Media from "./Media.js"
 import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
@@ -35,7 +37,8 @@ export class SeveralFaces extends Schema.TaggedError<SeveralFaces>()(
 /**
  * How every face endpoint detects: `model` (`accurate`, default: YuNet with the image's longer side at 640
  * pixels; `fast`: at 384), `minScore` (the detector score a face must reach, 0–1, default 0.85) and
- * `timeoutMs` (the task's deadline, capped by `INFERD_TASK_TIMEOUT`). Out of range is a 400.
+ * `timeoutMs` (the task's deadline, capped by `INFERD_TASK_TIMEOUT`). Out of range is a 400. `async=true` on
+ * detect and embed makes a job; verify, identify and enrolment answer it with a 400.
  */
 export const DetectParams = Schema.Struct({
   model: Schema.optionalWith(Query.literal(FaceModel.literals, "accurate (the default): YuNet at 640 pixels on the image's longer side; fast: at 384"), {
@@ -44,7 +47,9 @@ export const DetectParams = Schema.Struct({
   minScore: Schema.optionalWith(Query.number({ min: 0, max: 1, description: `the detector score a face must reach (default ${FACE_DEFAULTS.minScore})` }), {
     default: () => FACE_DEFAULTS.minScore
   }),
-  timeoutMs: Schema.optional(Query.timeoutMs)
+  timeoutMs: Schema.optional(Query.timeoutMs),
+  /** Detect and embed only; verify, identify and enrolment answer it with a 400. */
+  async: Schema.optional(Query.async)
 })
 
 /** Verify and identify also take `threshold`: the cosine similarity for a match (default `INFERD_FACE_MATCH_THRESHOLD`). */
@@ -100,11 +105,11 @@ const image = Media.uploadBody(Media.image)
 
 export class FacesApi extends HttpApiGroup.make("faces")
   .add(
-    HttpApiEndpoint.post("detect", "/v1/faces/detect").setUrlParams(DetectParams).addSuccess(Detection)
+    HttpApiEndpoint.post("detect", "/v1/faces/detect").setUrlParams(DetectParams).addSuccess(Detection).addSuccess(Accepted)
       .annotateContext(image).annotate(OpenApi.Summary, "Find the faces in an image")
   )
   .add(
-    HttpApiEndpoint.post("embed", "/v1/faces/embed").setUrlParams(DetectParams).addSuccess(Embedding)
+    HttpApiEndpoint.post("embed", "/v1/faces/embed").setUrlParams(DetectParams).addSuccess(Embedding).addSuccess(Accepted)
       .annotateContext(image).annotate(OpenApi.Summary, "Find the faces in an image, each with a 128-number embedding")
   )
   .add(
@@ -118,7 +123,7 @@ export class FacesApi extends HttpApiGroup.make("faces")
   )
   .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
   .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed).addError(ModelUnavailable)
-  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
+  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed).addError(JobsUnavailable)
 {}
 
 const Person = Schema.Struct({ personId: Schema.String })

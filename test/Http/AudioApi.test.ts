@@ -9,6 +9,7 @@ import * as Upload from "../../src/Http/Upload.js"
 import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
 import { poolOptions } from "../support/pool.js"
+import { embeddedJobs } from "../support/server.js"
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/audio/${name}`, import.meta.url)))
 
@@ -21,6 +22,7 @@ const TestLive = HttpApiBuilder.serve().pipe(
   Layer.provide(HttpApiBuilder.api(TestApi).pipe(Layer.provide(HttpApiBuilder.group(TestApi, "audio", AudioHandlers.build)))),
   Layer.provide(Layer.succeed(Upload.Upload, Upload.make({ maxBody: 1_000_000, maxParts: 4 }))),
   Layer.provideMerge(NodeHttpServer.layerTest),
+  Layer.provide(embeddedJobs),
   Layer.provideMerge(Pool),
   Layer.provide(NodeContext.layer)
 )

@@ -13,7 +13,7 @@ import * as Gallery from "../../src/Layers/Gallery.js"
 import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
 import * as YuNet from "../../src/Workers/YuNet.js"
-import { post, send } from "../support/server.js"
+import { embeddedJobs, post, send } from "../support/server.js"
 import { poolOptions } from "../support/pool.js"
 import * as shared from "../support/shared.js"
 
@@ -34,6 +34,7 @@ const server = (modelsDir: string) =>
     )),
     Layer.provide(Layer.succeed(Upload.Upload, Upload.make({ maxBody: 5_000_000, maxParts: 4 }))),
     Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provide(embeddedJobs),
     Layer.provide(Layer.scoped(Gallery.Gallery, Effect.gen(function*() {
       const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped({ prefix: "inferd-gallery-" })
       return yield* Gallery.make({ dir, threshold: Gallery.DEFAULT_THRESHOLD })
@@ -71,13 +72,13 @@ describe("faces and gallery API", () => {
     ])
     const verify = spec.paths["/v1/faces/verify"]!.post!
     assert.includeMembers(Object.keys(verify.responses), ["200", "400", "413", "415", "422", "500", "503", "504"])
-    assert.deepStrictEqual(verify.parameters.map((p) => p.name).sort(), ["minScore", "model", "threshold", "timeoutMs"])
+    assert.deepStrictEqual(verify.parameters.map((p) => p.name).sort(), ["async", "minScore", "model", "threshold", "timeoutMs"])
     // Each face option says what it is in /docs.
     assert.match(JSON.stringify(verify.parameters.find((p) => p.name === "threshold")), /cosine similarity for a match/)
     assert.match(JSON.stringify(verify.parameters.find((p) => p.name === "minScore")), /detector score/)
-    assert.deepStrictEqual(spec.paths["/v1/faces/detect"]!.post!.parameters.map((p) => p.name).sort(), ["minScore", "model", "timeoutMs"])
+    assert.deepStrictEqual(spec.paths["/v1/faces/detect"]!.post!.parameters.map((p) => p.name).sort(), ["async", "minScore", "model", "timeoutMs"])
     const person = spec.paths["/v1/gallery/{personId}"]!
-    assert.deepStrictEqual(person.put!.parameters.map((p) => p.name).sort(), ["face", "minScore", "model", "personId", "timeoutMs"])
+    assert.deepStrictEqual(person.put!.parameters.map((p) => p.name).sort(), ["async", "face", "minScore", "model", "personId", "timeoutMs"])
     assert.includeMembers(Object.keys(person.get!.responses), ["200", "400", "404"])
     assert.includeMembers(Object.keys(person.delete!.responses), ["204", "400", "404", "500"])
   })
