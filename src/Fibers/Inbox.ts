@@ -1,6 +1,8 @@
 /**
  * The inbox: a loop that OCRs image files dropped into a folder. Results go to `<inbox>/outbox/<file>.json`,
- * sources to `<inbox>/done/`; files the engine rejects go to `<inbox>/failed/` beside `<file>.error.json`.
+ * sources to `<inbox>/done/`; files it does not read (not an image by their name) and files the engine rejects
+ * go to `<inbox>/failed/` beside `<file>.error.json`, so nothing sits in the inbox unanswered. A file counts as
+ * written once its size and mtime hold still; writers should still write elsewhere and rename into the folder.
  *
  * Crash safety: a result is written to `<inbox>/.tmp`, synced and renamed into place before its source moves,
  * so a kill at any moment leaves each file either in the inbox (redone next time) or moved with its result.
@@ -30,7 +32,7 @@ export class InboxError extends Data.TaggedError("InboxError")<{
 }> {}
 
 /**
- * What one scan did with an image file: `settling` (still being written), `deferred` (pool busy or stopping),
+ * What one scan did with a file: `settling` (still being written), `deferred` (pool busy or stopping),
  * `gone` (removed mid-scan) and `error` (an unexpected failure, logged) leave it for a later scan.
  */
 export type Outcome = "done" | "failed" | "deferred" | "recovered" | "settling" | "gone" | "error"
@@ -52,6 +54,17 @@ export interface ScannerOptions {
 }
 
 const imageExtensions = new Set([".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif"])
+const audioExtensions = new Set([".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a"])
+// Names browsers and copy tools give a file until it is whole; they are renamed when done, so they wait.
+const inProgressExtensions = new Set([".part", ".partial", ".crdownload", ".download", ".tmp"])
+
+/** Why the inbox will not read a file of this name, in one line. */
+const refusal = (name: string, extension: string) => {
+  const images = `it reads images (${[...imageExtensions].join(", ")})`
+  if (extension === "") return `${name} has no file extension; ${images}`
+  if (audioExtensions.has(extension)) return `${name} is audio, which the inbox does not read (POST /v1/audio/analyze or \`inferd audio\` do); ${images}`
+  return `the inbox does not read ${extension} files; ${images}`
+}
 
 /** The inbox's configuration. */
 export const config = Config.all({
@@ -97,7 +110,14 @@ export const makeScanner = (options: ScannerOptions) =>
         return "failed" as const
       })
 
-    const ocrFile = (name: string, size: number) =>
+    /** Size and mtime: a file whose signature changes between two looks is still being written. */
+    const signatureOf = (name: string) =>
+      Effect.map(fs.stat(path.join(dir, name)), (info) => {
+        const mtimeMs = info.mtime._tag === "Some" ? info.mtime.value.getTime() : 0
+        return { info, mtimeMs, signature: `${info.size}:${mtimeMs}` }
+      })
+
+    const ocrFile = (name: string, size: number, signature: string) =>
       Effect.gen(function*() {
         if (size > maxBytes) return yield* giveUp(name, "ImageTooLarge", `the file is ${size} bytes, over the ${maxBytes} byte limit`)
         const image = yield* fs.readFile(path.join(dir, name))
@@ -106,6 +126,8 @@ export const makeScanner = (options: ScannerOptions) =>
           const error = answer.left
           // The pool is busy or stopping: the file stays for a later scan, nothing is lost.
           if (error._tag === "ShuttingDown" || error._tag === "Overloaded") return "deferred" as const
+          // A copy that paused longer than the settle time reads as a broken image; if it grew since, it waits.
+          if ((yield* signatureOf(name)).signature !== signature) return "settling" as const
           // Bad input, a crash, a timeout or an engine failure: retrying every scan would only repeat it.
           return yield* giveUp(name, error._tag, error.message)
         }
@@ -125,15 +147,15 @@ export const makeScanner = (options: ScannerOptions) =>
 
     const visit = (name: string, recovering: boolean, nowMs: number, signatures: Map<string, string>) =>
       Effect.gen(function*() {
-        const info = yield* fs.stat(path.join(dir, name))
+        const { info, mtimeMs, signature } = yield* signatureOf(name)
         if (info.type !== "File") return null
         if (recovering && (yield* recover(name))) return "recovered" as const
-        const mtimeMs = info.mtime._tag === "Some" ? info.mtime.value.getTime() : 0
-        const signature = `${info.size}:${mtimeMs}`
         const previous = (yield* Ref.get(seen)).get(name)
         signatures.set(name, signature)
         if (nowMs - mtimeMs < settleMs || (previous !== undefined && previous !== signature)) return "settling" as const
-        return yield* ocrFile(name, Number(info.size))
+        const extension = path.extname(name).toLowerCase()
+        if (!imageExtensions.has(extension)) return yield* giveUp(name, "UnsupportedMediaType", refusal(name, extension))
+        return yield* ocrFile(name, Number(info.size), signature)
       }).pipe(
         Effect.map((outcome): FileReport | null => outcome === null ? null : { file: name, outcome }),
         Effect.catchAll((error) =>
@@ -146,7 +168,7 @@ export const makeScanner = (options: ScannerOptions) =>
     const scanOnce: Effect.Effect<ReadonlyArray<FileReport>, InboxError> = Effect.gen(function*() {
       yield* Effect.forEach([dir, outbox, done, failed, tmp], (sub) => fs.makeDirectory(sub, { recursive: true }))
       const names = (yield* fs.readDirectory(dir)).filter((name) =>
-        !name.startsWith(".") && imageExtensions.has(path.extname(name).toLowerCase())
+        !name.startsWith(".") && !inProgressExtensions.has(path.extname(name).toLowerCase())
       )
       const recovering = !(yield* Ref.get(started))
       const nowMs = yield* Clock.currentTimeMillis

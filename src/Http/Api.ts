@@ -4,7 +4,9 @@
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { LoopStatus } from "../Fibers/Loop.js"
+import { LoopPaused, LoopStatus } from "../Fibers/Loop.js"
+import { JobsUnavailable } from "../Jobs/Job.js"
+import { ClusterStatus } from "../Jobs/Jobs.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import { ImageTooLarge, ImageUndecodable, InferenceFailed, OcrResult } from "../Workers/Protocol.js"
 import * as ApiDocument from "./ApiDocument.js"
@@ -57,7 +59,9 @@ export const Status = Schema.Struct({
   pool: PoolStatus,
   loops: Schema.Array(LoopStatus),
   /** Face models (OCR and voice-activity models ship with the package and are always there). */
-  models: Schema.Array(ModelState)
+  models: Schema.Array(ModelState),
+  /** The jobs engine: embedded (SQLite) or a runner of a PostgreSQL cluster, its runners and the shards it holds. */
+  cluster: ClusterStatus
 })
 
 export const Ready = Schema.Struct({ status: Schema.Literal("ready"), workers: Schema.Number, models: Schema.Array(ModelState) })
@@ -89,13 +93,14 @@ export class OcrApi extends HttpApiGroup.make("ocr")
   )
   .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
   .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed)
+  .addError(JobsUnavailable)
 {}
 
 const LoopName = Schema.Struct({ name: Schema.String })
 
 export class LoopsApi extends HttpApiGroup.make("loops")
   .add(HttpApiEndpoint.get("list", "/v1/loops").addSuccess(Schema.Array(LoopStatus)))
-  .add(HttpApiEndpoint.post("run", "/v1/loops/:name/run").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound))
+  .add(HttpApiEndpoint.post("run", "/v1/loops/:name/run").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound).addError(LoopPaused))
   .add(HttpApiEndpoint.post("pause", "/v1/loops/:name/pause").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound))
   .add(HttpApiEndpoint.post("resume", "/v1/loops/:name/resume").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound))
 {}

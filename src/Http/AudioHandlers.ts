@@ -4,9 +4,11 @@
 import type { HttpApiBuilder } from "@effect/platform"
 import type { ApiError } from "./Api.js"
 import { Effect } from "effect"
+import { Jobs } from "../Jobs/Jobs.js"
 import * as Tasks from "../Pool/Tasks.js"
 import { WorkerPool } from "../Pool/WorkerPool.js"
 import type { AudioApi } from "./AudioApi.js"
+import { accepted } from "./JobsHandlers.js"
 import * as Media from "./Media.js"
 import { Upload } from "./Upload.js"
 
@@ -18,9 +20,14 @@ export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<ApiError, neve
   Effect.gen(function*() {
     const pool = yield* WorkerPool
     const upload = yield* Upload
-    return handlers.handle("analyze", ({ urlParams: { timeoutMs, ...vad } }) =>
-      Effect.flatMap(upload.one(Media.audio), (audio) =>
-        pool.submit(Tasks.analyzeAudio(audio, vad), { timeout: timeoutMs, bytes: audio.byteLength })).pipe(
-          Effect.withSpan("audio.analyze")
-        ))
+    const jobs = yield* Jobs
+    return handlers.handle("analyze", ({ urlParams: { async, timeoutMs, ...vad } }) =>
+      Effect.gen(function*() {
+        const audio = yield* upload.one(Media.audio)
+        if (async === true) {
+          const job = yield* jobs.submit({ kind: "audio.analyze", options: { ...vad, timeoutMs } }, audio)
+          return accepted(job.id, job.state)
+        }
+        return yield* pool.submit(Tasks.analyzeAudio(audio, vad), { timeout: timeoutMs, bytes: audio.byteLength })
+      }).pipe(Effect.withSpan("audio.analyze")))
   })

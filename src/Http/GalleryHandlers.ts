@@ -9,6 +9,7 @@ import { Gallery, validatePersonId } from "../Layers/Gallery.js"
 import { WorkerPool } from "../Pool/WorkerPool.js"
 import type { GalleryApi } from "./FacesApi.js"
 import { allSettled, largestFace } from "./FacesHandlers.js"
+import { asyncNotOffered } from "./JobsHandlers.js"
 import * as Media from "./Media.js"
 import { Upload } from "./Upload.js"
 
@@ -26,6 +27,7 @@ export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<ApiError, neve
       .handle("enroll", ({ path, urlParams }) =>
         Effect.gen(function*() {
           // Before the upload is read: a bad id costs no inference.
+          if (urlParams.async === true) return yield* asyncNotOffered("PUT /v1/gallery/{personId}")
           yield* validatePersonId(path.personId)
           const files = yield* upload.all(Media.image)
           const embeddings = yield* allSettled(files.map((file) => largestFace(pool, file, urlParams)))

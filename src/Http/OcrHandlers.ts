@@ -3,7 +3,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import * as Tasks from "../Pool/Tasks.js"
 import { WorkerPool } from "../Pool/WorkerPool.js"
-import { Jobs } from "../Fibers/Jobs.js"
+import { Jobs } from "../Jobs/Jobs.js"
 import { Api } from "./Api.js"
 import { accepted } from "./JobsHandlers.js"
 import * as Media from "./Media.js"
@@ -14,13 +14,13 @@ export const layer = HttpApiBuilder.group(Api, "ocr", (handlers) =>
     const pool = yield* WorkerPool
     const upload = yield* Upload
     const jobs = yield* Jobs
-    return handlers.handle("ocr", ({ urlParams }) =>
+    return handlers.handle("ocr", ({ urlParams: { async, ...options } }) =>
       Effect.gen(function*() {
         const image = yield* upload.one(Media.image)
-        if (urlParams.async === true) {
-          const job = yield* jobs.submit("ocr", image, "image")
+        if (async === true) {
+          const job = yield* jobs.submit({ kind: "ocr", options }, image)
           return accepted(job.id, job.state)
         }
-        return yield* pool.submit(Tasks.ocr(image), { timeout: urlParams.timeoutMs, bytes: image.byteLength })
+        return yield* pool.submit(Tasks.ocr(image), { timeout: options.timeoutMs, bytes: image.byteLength })
       }).pipe(Effect.withSpan("ocr")))
   }))

@@ -2,6 +2,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { Loops } from "../Fibers/Loops.js"
+import { type ClusterStatus, Jobs } from "../Jobs/Jobs.js"
 import { CpuLimit } from "../Layers/CpuLimit.js"
 import { DrainState } from "../Layers/DrainState.js"
 import { WorkerPool } from "../Pool/WorkerPool.js"
@@ -12,9 +13,15 @@ import { modelsDir } from "../Pool/WorkerSettings.js"
 import type { PoolStats } from "../Pool/WorkerPool.js"
 import { Api, NotReady } from "./Api.js"
 
+type JobCounts = Readonly<Partial<Record<string, number>>>
+
 /** Gauges of state are read at scrape time, so they are never stale. */
-const refreshGauges = (metrics: MetricsService, pool: PoolStats, loops: ReadonlyArray<LoopStatus>) =>
+const refreshGauges = (metrics: MetricsService, pool: PoolStats, loops: ReadonlyArray<LoopStatus>, jobs: JobCounts, cluster: ClusterStatus) =>
   Effect.sync(() => {
+    for (const [state, n] of Object.entries(jobs)) metrics.jobs.set({ state }, n ?? 0)
+    metrics.clusterShards.reset()
+    metrics.clusterShards.set({ runner: cluster.runner }, cluster.shards)
+    for (const healthy of [true, false]) metrics.clusterRunners.set({ healthy: String(healthy) }, cluster.runners.filter((r) => r.healthy === healthy).length)
     for (const state of ["size", "ready", "busy"] as const) metrics.poolWorkers.set({ state }, pool[state])
     metrics.poolQueued.set(pool.queued)
     metrics.poolRestarts.set(pool.restarts)
@@ -31,6 +38,7 @@ export const layer = HttpApiBuilder.group(Api, "system", (handlers) =>
     const cpu = yield* CpuLimit
     const pool = yield* WorkerPool
     const loops = yield* Loops
+    const jobs = yield* Jobs
     const metrics = yield* Effect.serviceOption(Metrics)
     const drain = yield* DrainState
     const registry = yield* Models
@@ -48,6 +56,7 @@ export const layer = HttpApiBuilder.group(Api, "system", (handlers) =>
       if (Option.isSome(canary) && canary.value.consecutiveFailures > 0) {
         reasons.push(`the OCR canary is failing: ${canary.value.lastError ?? "unknown error"}`)
       }
+      reasons.push(...yield* jobs.unready)
       return { stats, reasons }
     })
 
@@ -61,14 +70,16 @@ export const layer = HttpApiBuilder.group(Api, "system", (handlers) =>
             cpu: { cpus: cpu.cpus, quota: cpu.quota, source: cpu.source },
             pool: yield* pool.stats,
             loops: yield* loops.list,
-            models: yield* models
+            models: yield* models,
+            cluster: yield* jobs.cluster
           }
         }))
       .handle("live", () => Effect.succeed({ status: "live" as const }))
       .handle("metrics", () =>
         Effect.gen(function*() {
           if (Option.isNone(metrics)) return "# metrics are off in this configuration\n"
-          yield* refreshGauges(metrics.value, yield* pool.stats, yield* loops.list)
+          const counts = yield* jobs.counts.pipe(Effect.orElseSucceed(() => ({})))
+          yield* refreshGauges(metrics.value, yield* pool.stats, yield* loops.list, counts, yield* jobs.cluster)
           return yield* render(metrics.value)
         }))
       .handle("ready", () =>

@@ -78,11 +78,21 @@ export class AudioTooLong extends Schema.TaggedError<AudioTooLong>()(
  */
 const ImageFailures = Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, WorkerError)
 
-/** OCR one image (one page of it: default the first). The bytes are transferred to the worker, not copied. */
+/**
+ * Input bytes: moved to the worker when they own their whole ArrayBuffer, copied when they are a view into a
+ * larger one, whose neighbours moving it would detach. Small Buffers are views into Node's shared 8 KiB pool,
+ * which Node 21 and later refuse to transfer at all (DataCloneError) where Node 20 copied it silently.
+ */
+const Bytes = Transferable.schema(
+  Schema.Uint8ArrayFromSelf,
+  (bytes) => bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer] : []
+)
+
+/** OCR one image (one page of it: default the first). The bytes are moved to the worker (see `Bytes`). */
 export class Ocr extends Schema.TaggedRequest<Ocr>()("Ocr", {
   failure: ImageFailures,
   success: OcrResult,
-  payload: { image: Transferable.Uint8Array, page: Schema.optional(Schema.Int.pipe(Schema.nonNegative())) }
+  payload: { image: Bytes, page: Schema.optional(Schema.Int.pipe(Schema.nonNegative())) }
 }) {}
 
 export const FaceBox = Schema.Struct({ x: Schema.Number, y: Schema.Number, width: Schema.Number, height: Schema.Number })
@@ -112,7 +122,7 @@ export class FaceDetect extends Schema.TaggedRequest<FaceDetect>()("FaceDetect",
   failure: Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, ModelUnavailable, WorkerError),
   success: FaceDetectResult,
   payload: {
-    image: Transferable.Uint8Array,
+    image: Bytes,
     model: FaceModel,
     threshold: Schema.Number,
     embed: Schema.Boolean
@@ -146,7 +156,7 @@ export type VadOptions = typeof VadOptions.Type
 export class AudioAnalyze extends Schema.TaggedRequest<AudioAnalyze>()("AudioAnalyze", {
   failure: Schema.Union(AudioUndecodable, AudioTooLong, InferenceFailed, ModelUnavailable, WorkerError),
   success: AudioAnalysis,
-  payload: { audio: Transferable.Uint8Array, vad: VadOptions }
+  payload: { audio: Bytes, vad: VadOptions }
 }) {}
 
 /** Load the worker's engines and run one small page, so the first real request does not pay the WASM tier-up. */
@@ -160,7 +170,7 @@ export class Warmup extends Schema.TaggedRequest<Warmup>()("Warmup", {
 export class Echo extends Schema.TaggedRequest<Echo>()("Echo", {
   failure: WorkerError,
   success: Schema.Struct({ n: Schema.Number, bytes: Schema.Number }),
-  payload: { n: Schema.Number, data: Schema.optional(Transferable.Uint8Array) }
+  payload: { n: Schema.Number, data: Schema.optional(Bytes) }
 }) {}
 
 /**

@@ -113,14 +113,16 @@ describe("Loop", () => {
       assert.deepStrictEqual(yield* times, [30_000, 3_630_000])
     }))
 
-  it.scoped("ignores run-now while paused and resumes on its interval", () =>
+  it.scoped("refuses run-now while paused (LoopPaused) and resumes on its interval", () =>
     Effect.gen(function*() {
       const { body, times } = yield* recorder()
       const loop = yield* Loop.make({ name: "t", interval: "10 seconds", body })
       yield* settle
       assert.deepStrictEqual(yield* times, [0])
       yield* loop.pause
-      yield* loop.runNow
+      const refused = yield* Effect.flip(loop.runNow)
+      assert.deepInclude(refused, { _tag: "LoopPaused", name: "t" })
+      assert.include(refused.message, "paused")
       yield* TestClock.adjust("1 minute")
       assert.deepStrictEqual(yield* times, [0])
       assert.strictEqual((yield* loop.status).state, "paused")

@@ -30,16 +30,18 @@ export const waitFor = async (check: () => Promise<boolean>, ms: number) => {
 
 export interface Daemon {
   readonly child: ChildProcess
+  /** Its working directory (where `./var`, the default data folder, lives). */
+  readonly cwd: string
   readonly base: string
   readonly exit: Promise<number | null>
   readonly log: () => string
 }
 
-/** `inferd serve` on a free port, in a fresh working directory, with JSON logs collected. */
-export const startDaemon = async (env: Record<string, string>): Promise<Daemon> => {
+/** `inferd serve` on a free port, in a fresh working directory (or `cwd`), with JSON logs collected. */
+export const startDaemon = async (env: Record<string, string>, cwd = mkdtempSync(join(tmpdir(), "inferd-e2e-cwd-"))): Promise<Daemon> => {
   const port = await freePort()
   const child = spawn(process.execPath, [bin, "serve"], {
-    cwd: mkdtempSync(join(tmpdir(), "inferd-e2e-cwd-")),
+    cwd,
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", INFERD_LOG_FORMAT: "json", ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -51,7 +53,7 @@ export const startDaemon = async (env: Record<string, string>): Promise<Daemon> 
       statuses.record(statuses.fromLog(log))
       resolve(code)
     }))
-  return { child, base: `http://127.0.0.1:${port}`, exit, log: () => log }
+  return { child, cwd, base: `http://127.0.0.1:${port}`, exit, log: () => log }
 }
 
 /** Waits up to 90 s for /health/ready. */

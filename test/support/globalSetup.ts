@@ -1,6 +1,7 @@
 /**
  * Runs once before the suite: bundles src/ (the worker thread and the daemon run the bundles in dist/), so a
- * test never runs an old build. Afterwards it prints every test skipped for a missing fixture or tool, and
+ * test never runs an old build, and starts one real PostgreSQL for the tests of the cluster mode (each makes
+ * a database of its own: test/support/postgres.ts). Afterwards it prints every test skipped for a missing fixture or tool, and
  * fails the run if a test saw an answer the OpenAPI document does not declare (test/support/statuses.ts).
  */
 import { OpenApi } from "@effect/platform"
@@ -9,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Api } from "../../src/Http/Api.js"
+import { startPostgres } from "./postgres.js"
 import type { Seen } from "./statuses.js"
 
 const root = new URL("../../", import.meta.url).pathname
@@ -27,12 +29,18 @@ const undeclared = (seen: ReadonlyArray<Seen>) => {
   return [...new Set(missing.map(({ method, route, status }) => `${method} ${route} ${status}`))]
 }
 
-export default function setup() {
+export default async function setup() {
+  // initdb runs in processes of its own while the bundle is built.
+  const postgres = startPostgres()
+  postgres.catch(() => undefined)
   execFileSync(process.execPath, ["scripts/bundle.mjs"], { cwd: root, stdio: "inherit" })
+  const database = await postgres
+  process.env["INFERD_TEST_POSTGRES_URL"] = database.url
   const dir = mkdtempSync(join(tmpdir(), "inferd-test-run-"))
   process.env["INFERD_TEST_SKIPS"] = join(dir, "skips.txt")
   process.env["INFERD_TEST_STATUSES"] = join(dir, "statuses.txt")
-  return () => {
+  return async () => {
+    await database.stop()
     const skips = [...new Set(lines(join(dir, "skips.txt")))]
     const seen = lines(join(dir, "statuses.txt")).map((line) => JSON.parse(line) as Seen)
     rmSync(dir, { recursive: true, force: true })

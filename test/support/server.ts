@@ -8,14 +8,13 @@ import { ConfigProvider, Effect, Layer, Schedule } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as Jobs from "../../src/Fibers/Jobs.js"
 import * as LoopsLayer from "../../src/Fibers/Loops.js"
 import { ApiLive, routes, serve } from "../../src/Http/Server.js"
 import * as Upload from "../../src/Http/Upload.js"
 import * as CpuLimit from "../../src/Layers/CpuLimit.js"
+import { JobsLive } from "../../src/Jobs/Jobs.js"
 import * as DrainState from "../../src/Layers/DrainState.js"
 import * as Gallery from "../../src/Layers/Gallery.js"
-import * as JobStore from "../../src/Layers/JobStore.js"
 import * as Models from "../../src/Layers/Models.js"
 import * as Metrics from "../../src/Layers/Metrics.js"
 import type * as PoolOptions from "../../src/Pool/PoolOptions.js"
@@ -39,7 +38,7 @@ export const testServer = (options: TestServerOptions = {}) =>
     Layer.provide(ApiLive),
     Layer.provide(Layer.succeed(Upload.Upload, Upload.make(options.upload ?? { maxBody: 20 * 1024 * 1024, maxParts: 16 }))),
     Layer.provide(options.loops ?? Layer.empty),
-    Layer.provide(Jobs.layer.pipe(Layer.provide(JobStore.layer))),
+    Layer.provide(JobsLive),
     Layer.provide(Gallery.layer),
     Layer.provide(Models.layer),
     Layer.provideMerge(NodeHttpServer.layerTest),
@@ -54,6 +53,15 @@ export const testServer = (options: TestServerOptions = {}) =>
       ...options.config
     })))
   )
+
+/**
+ * The embedded jobs engine (SQLite in a fresh folder) for a test that builds its server from parts: the task
+ * routes take `?async=true`. Needs a WorkerPool.
+ */
+export const embeddedJobs = JobsLive.pipe(
+  Layer.provide(LoopsLayer.layer),
+  Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson({ INFERD_DATA_DIR: mkdtempSync(join(tmpdir(), "inferd-test-jobs-")) })))
+)
 
 export interface Reply {
   readonly status: number
