@@ -10,6 +10,7 @@ const quick = process.env.BENCH_QUICK === "1"
 const steps = [
   ["dispatch.mjs", quick ? ["--rounds", "2", "--seq", "1000", "--burst", "2000"] : ["--rounds", "3"]],
   ["ocr.mjs", quick ? ["--pages", "6", "--rounds", "2"] : ["--rounds", "5"]],
+  ["pdf.mjs", quick ? ["--pages", "6", "--rounds", "2"] : ["--rounds", "4"]],
   ["onnx.mjs", quick ? ["--rounds", "2"] : ["--rounds", "3"]],
   ["status-latency.mjs", ["--seconds", quick ? "8" : "20"]],
   ["lifecycle.mjs", ["--rounds", quick ? "1" : "3"]],
@@ -30,6 +31,8 @@ console.log(`\n# Summary (Node ${version}, ${((Date.now() - started) / 1000).toF
 const line = (what, value, target) => console.log(`- ${what}: ${value}${target ? ` (target ${target})` : ""}`)
 if (results.dispatch1) line("dispatch, WorkerPool / piscina tasks/s", results.dispatch1.ratios.inferdVsPiscina.toFixed(2), ">= 1.0")
 if (results.ocr) line("OCR via HTTP / tesseract.js scheduler", results.ocr.ratios.httpVsScheduler.toFixed(2), ">= 0.95")
+if (results.pdf) line("PDF pages via HTTP / same renderer + tesseract.js scheduler", results.pdf.ratios.httpVsRendererScheduler.toFixed(2), ">= 0.95")
+if (results.pdf) line("born-digital 50-page PDF from its text layer, ms", results.pdf.textLayer50Ms.median.toFixed(0), "< 2000")
 if (results.onnx) for (const [k, v] of Object.entries(results.onnx.ratios ?? {})) line(`${k} via HTTP / one all-cores onnxruntime session`, v.toFixed(2), ">= 1.0")
 if (results.statusLatency) line("/status p99 idle → busy, ms", `${results.statusLatency.idle.p99.toFixed(1)} → ${results.statusLatency.busy.p99.toFixed(1)}`, "busy <= 10, <= idle + 5")
 if (results.statusLatency?.busy.loopDelayMs) line("daemon event-loop delay p99 idle → busy, ms (10 ms resolution)", `${results.statusLatency.idle.loopDelayMs.p99.toFixed(1)} → ${results.statusLatency.busy.loopDelayMs.p99.toFixed(1)}`)

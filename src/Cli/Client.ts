@@ -1,7 +1,8 @@
 /**
  * `inferd ocr|faces|audio <file|dir...>`: sends each input to a running daemon (or, with `--local`, to a worker
  * pool in this process), writes one `<name>.json` per input into `--out` (the input's path below the folder the
- * inputs share), shows progress on a terminal and prints JSON lines with `--json`.
+ * inputs share; `ocr --format text|hocr|tsv|pdf` writes `<name>.txt`, `.hocr`, `.tsv`, `.pdf`), shows progress on
+ * a terminal and prints JSON lines with `--json`.
  */
 import { Args, Command, HelpDoc, Options } from "@effect/cli"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -11,8 +12,10 @@ import * as Path from "@effect/platform/Path"
 import { Array as Arr, Config, Console, Data, Effect, Layer, Option, Predicate, Redacted } from "effect"
 import * as CpuLimit from "../Layers/CpuLimit.js"
 import * as UndiciClient from "../Layers/UndiciClient.js"
+import * as OcrDocument from "../Layers/OcrDocument.js"
 import * as Tasks from "../Pool/Tasks.js"
 import * as WorkerPool from "../Pool/WorkerPool.js"
+import { defaultOcrOptions, type OcrFormat } from "../Workers/Protocol.js"
 import { expand, extensions, type Input, type Kind, unusable } from "./Inputs.js"
 import * as Progress from "./Progress.js"
 
@@ -39,9 +42,18 @@ export const EXIT_CODES = [
 
 const routes: Record<Kind, string> = { ocr: "/v1/ocr", faces: "/v1/faces/detect", audio: "/v1/audio/analyze" }
 
-type Runner = (kind: Kind, bytes: Uint8Array, input: Input) => Effect.Effect<unknown, InputFailed | TokenRefused>
+/** How `ocr` reads and writes (`--format`, `--lang`); the other commands answer JSON. */
+export interface Reading {
+  readonly format: OcrFormat
+  readonly lang: string
+}
 
-const remote = (server: string, token: Option.Option<Redacted.Redacted>) =>
+/** An input's answer: JSON, or the bytes of the format asked for. */
+type Answer = { readonly json: unknown } | { readonly bytes: Uint8Array }
+
+type Runner = (kind: Kind, bytes: Uint8Array, input: Input) => Effect.Effect<Answer, InputFailed | TokenRefused>
+
+const remote = (server: string, token: Option.Option<Redacted.Redacted>, reading: Reading) =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     yield* client.get(`${server}/health/live`).pipe(
@@ -53,32 +65,47 @@ const remote = (server: string, token: Option.Option<Redacted.Redacted>) =>
       server,
       message: `${server} answered 401 Unauthorized: ${Option.isSome(token) ? "it refused the token" : "it needs a token"} (set INFERD_API_TOKEN or pass --token)`
     })
+    const query = `?format=${reading.format}&lang=${encodeURIComponent(reading.lang)}`
     const run: Runner = (kind, bytes, input) =>
-      client.execute(HttpClientRequest.post(`${server}${routes[kind]}`).pipe(
+      client.execute(HttpClientRequest.post(`${server}${routes[kind]}${kind === "ocr" ? query : ""}`).pipe(
         HttpClientRequest.bodyUint8Array(bytes, input.contentType),
         Option.isSome(token) ? HttpClientRequest.bearerToken(Redacted.value(token.value)) : (r) => r
       )).pipe(
-        Effect.flatMap((response) => Effect.map(response.json, (body) => ({ status: response.status, body }))),
+        Effect.flatMap((response) =>
+          Effect.map(response.arrayBuffer, (body) => ({ status: response.status, type: response.headers["content-type"] ?? "", body: new Uint8Array(body) }))),
         Effect.mapError((error) => new InputFailed({ error: { _tag: "RequestFailed", message: UndiciClient.unanswered(error) } })),
-        Effect.flatMap(({ body, status }): Effect.Effect<unknown, InputFailed | TokenRefused> =>
-          status === 401 ? Effect.fail(refused) : status < 400 ? Effect.succeed(body) : Effect.fail(new InputFailed({ error: body }))
-        )
+        Effect.flatMap(({ body, status, type }): Effect.Effect<Answer, InputFailed | TokenRefused> => {
+          const json = (): unknown => type.startsWith("application/json") ? JSON.parse(new TextDecoder().decode(body)) : { _tag: "RequestFailed", message: `HTTP ${status}` }
+          if (status === 401) return Effect.fail(refused)
+          if (status >= 400) return Effect.fail(new InputFailed({ error: json() }))
+          return Effect.succeed(kind === "ocr" && reading.format !== "json" ? { bytes: body } : { json: json() })
+        })
       )
     return run
   })
 
-const local = Effect.gen(function*() {
-  const pool = yield* WorkerPool.WorkerPool
-  const run: Runner = (kind, bytes) => {
-    const task = kind === "ocr"
-      ? Tasks.ocr(bytes)
-      : kind === "faces"
-      ? Tasks.detectFaces(bytes, { model: "accurate", threshold: 0.7, embed: false })
-      : Tasks.analyzeAudio(bytes, { threshold: 0.5, minSpeechMs: 250, minSilenceMs: 100, speechPadMs: 30 })
-    return pool.submit<unknown, unknown>(task).pipe(Effect.mapError((error) => new InputFailed({ error })))
-  }
-  return run
-})
+const local = (reading: Reading) =>
+  Effect.gen(function*() {
+    const pool = yield* WorkerPool.WorkerPool
+    const maxPages = yield* OcrDocument.maxPages
+    const ocr = (bytes: Uint8Array) =>
+      Effect.flatMap(OcrDocument.read(pool, bytes, { maxPages, ocr: { ...defaultOcrOptions, ...reading } }), (read): Effect.Effect<Answer, unknown> =>
+        reading.format === "json"
+          ? Effect.succeed({ json: read.result })
+          : Effect.map(OcrDocument.output(pool, read, reading.format), ({ body }) => ({ bytes: typeof body === "string" ? new TextEncoder().encode(body) : body })))
+    const run: Runner = (kind, bytes) => {
+      const answer: Effect.Effect<Answer, unknown> = kind === "ocr"
+        ? ocr(bytes)
+        : Effect.map(
+          kind === "faces"
+            ? pool.submit<unknown, unknown>(Tasks.detectFaces(bytes, { model: "accurate", threshold: 0.7, embed: false }))
+            : pool.submit<unknown, unknown>(Tasks.analyzeAudio(bytes, { threshold: 0.5, minSpeechMs: 250, minSilenceMs: 100, speechPadMs: 30 })),
+          (json) => ({ json })
+        )
+      return answer.pipe(Effect.mapError((error) => new InputFailed({ error })))
+    }
+    return run
+  })
 
 const paths = Args.text({ name: "file|dir" }).pipe(Args.atLeast(1), Args.withDescription("files, or folders whose files of the kind are read (not recursively)"))
 const options = {
@@ -100,6 +127,18 @@ const options = {
   )
 }
 
+/** `ocr`'s own options; the other commands have none of them and answer JSON. */
+const reading = {
+  ocr: Options.all({
+    format: Options.choice("format", ["json", "text", "hocr", "tsv", "pdf"]).pipe(
+      Options.withDefault("json" as const),
+      Options.withDescription("what each result is written as: <name>.json, .txt, .hocr, .tsv or a searchable .pdf (default json)")
+    ),
+    lang: Options.text("lang").pipe(Options.withPseudoName("LANGS"), Options.withDefault("eng"), Options.withDescription("the languages to read, joined by + (default eng; see /v1/ocr/languages)"))
+  }),
+  json: Options.none.pipe(Options.map((): Reading => ({ format: "json", lang: "eng" })))
+}
+
 /** `_tag: message` of a typed error body, else the body as JSON: one line either way. */
 const describe = (error: unknown) =>
   Predicate.hasProperty(error, "_tag") && Predicate.hasProperty(error, "message") ? `${String(error._tag)}: ${String(error.message)}` : JSON.stringify(error)
@@ -108,6 +147,7 @@ interface BatchOptions {
   readonly out: string
   readonly json: boolean
   readonly concurrency: number
+  readonly reading: Reading
 }
 
 const batch = (kind: Kind, run: Runner, inputs: ReadonlyArray<Input>, o: BatchOptions) =>
@@ -120,15 +160,18 @@ const batch = (kind: Kind, run: Runner, inputs: ReadonlyArray<Input>, o: BatchOp
         const result = yield* fs.readFile(input.path).pipe(
           Effect.mapError((error) => new InputFailed({ error: { _tag: "Unreadable", message: unusable(input.path, error).message } })),
           Effect.flatMap((bytes) => run(kind, bytes, input)),
-          Effect.map((body) => ({ ok: true, body })),
+          Effect.map((answer) => ({ ok: true, body: "json" in answer ? answer.json : answer.bytes })),
           Effect.catchTag("InputFailed", (failure) => Effect.succeed({ ok: false, body: failure.error }))
         )
-        const target = path.join(o.out, `${input.name}${result.ok ? "" : ".error"}.json`)
+        const extension = kind === "ocr" ? OcrDocument.extensions[o.reading.format] : "json"
+        const target = path.join(o.out, result.ok ? `${input.name}.${extension}` : `${input.name}.error.json`)
+        const contents = result.body instanceof Uint8Array ? result.body : new TextEncoder().encode(JSON.stringify(result.body, null, 2) + "\n")
         yield* fs.makeDirectory(path.dirname(target), { recursive: true }).pipe(
-          Effect.zipRight(fs.writeFileString(target, JSON.stringify(result.body, null, 2) + "\n")),
+          Effect.zipRight(fs.writeFile(target, contents)),
           Effect.mapError((error) => unusable(target, error))
         )
-        if (o.json) yield* Console.log(JSON.stringify({ file: input.path, ok: result.ok, output: target, [result.ok ? "result" : "error"]: result.body }))
+        const shown = result.body instanceof Uint8Array ? undefined : result.body
+        if (o.json) yield* Console.log(JSON.stringify({ file: input.path, ok: result.ok, output: target, [result.ok ? "result" : "error"]: shown }))
         else if (!result.ok) yield* progress.message(`${input.path}: ${describe(result.body)}`)
         yield* progress.tick(result.ok)
       })
@@ -136,8 +179,8 @@ const batch = (kind: Kind, run: Runner, inputs: ReadonlyArray<Input>, o: BatchOp
     return yield* progress.summary
   })
 
-const command = (kind: Kind, noun: string, description: string) =>
-  Command.make(kind, { paths, ...options }, (o) =>
+const command = (kind: Kind, noun: string, description: string, reads: Options.Options<Reading> = reading.json) =>
+  Command.make(kind, { paths, ...options, reading: reads }, (o) =>
     Effect.gen(function*() {
       const { emptyFolders, inputs } = yield* expand(kind, o.paths)
       // Before anything is sent: an --out that cannot be a folder would waste every answer.
@@ -146,8 +189,8 @@ const command = (kind: Kind, noun: string, description: string) =>
       )
       for (const folder of emptyFolders) yield* Console.error(`warning: ${folder} holds no ${noun} (${extensions(kind)})`)
       const run = o.local
-        ? Effect.flatMap(local, (runner) => batch(kind, runner, inputs, o)).pipe(Effect.provide(WorkerPool.layer.pipe(Layer.provide(CpuLimit.layer))))
-        : Effect.flatMap(remote(o.server.replace(/\/+$/, ""), o.token), (runner) => batch(kind, runner, inputs, o))
+        ? Effect.flatMap(local(o.reading), (runner) => batch(kind, runner, inputs, o)).pipe(Effect.provide(WorkerPool.layer.pipe(Layer.provide(CpuLimit.layer))))
+        : Effect.flatMap(remote(o.server.replace(/\/+$/, ""), o.token, o.reading), (runner) => batch(kind, runner, inputs, o))
       const { done, failed } = inputs.length === 0 ? { done: 0, failed: 0 } : yield* run
       if (!o.json && done > 0) yield* Console.error(`${done - failed} of ${done} done, results in ${o.out}`)
       if (failed > 0) return yield* new BatchFailed({ message: `${failed} of ${done} inputs failed` })
@@ -159,6 +202,6 @@ const command = (kind: Kind, noun: string, description: string) =>
     HelpDoc.descriptionList(Arr.map(EXIT_CODES, ([code, meaning]) => [HelpDoc.getSpan(HelpDoc.p(code)), HelpDoc.p(meaning)] as const))
   ])))
 
-export const ocr = command("ocr", "images", "OCR images (files or folders of them)")
+export const ocr = command("ocr", "images or PDFs", "OCR images and PDFs, every page (files or folders of them)", reading.ocr)
 export const faces = command("faces", "images", "detect faces in images (files or folders of them)")
 export const audio = command("audio", "audio files", "find speech in audio files (files or folders of them)")

@@ -1,6 +1,7 @@
 /**
- * The inbox: a loop that OCRs image files dropped into a folder. Results go to `<inbox>/outbox/<file>.json`,
- * sources to `<inbox>/done/`; files it does not read (not an image by their name) and files the engine rejects
+ * The inbox: a loop that OCRs images and PDFs dropped into a folder, every page of them. Results go to
+ * `<inbox>/outbox/<file>.json` (or `.txt`, `.hocr`, `.tsv`, `.pdf` in `INFERD_INBOX_FORMAT`), sources to
+ * `<inbox>/done/`; files it does not read (not an image or PDF by their name) and files the engine rejects
  * go to `<inbox>/failed/` beside `<file>.error.json`, so nothing sits in the inbox unanswered. A file counts as
  * written once its size and mtime hold still; writers should still write elsewhere and rename into the folder.
  *
@@ -10,14 +11,14 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Clock, Config, Data, DateTime, Duration, Effect, Either, Layer, Ref, Schema } from "effect"
-import * as Tasks from "../Pool/Tasks.js"
+import * as OcrDocument from "../Layers/OcrDocument.js"
 import { WorkerPool } from "../Pool/WorkerPool.js"
-import { OcrResult } from "../Workers/Protocol.js"
+import { defaultOcrOptions, type OcrOptions } from "../Workers/Protocol.js"
 import * as Loop from "./Loop.js"
 import { Loops } from "./Loops.js"
 
 /** `<inbox>/outbox/<file>.json`: the OCR result, the source's name and when it was done. */
-export const InboxResult = Schema.extend(OcrResult, Schema.Struct({ file: Schema.String, processedAt: Schema.String }))
+export const InboxResult = Schema.extend(OcrDocument.OcrResult, Schema.Struct({ file: Schema.String, processedAt: Schema.String }))
 export type InboxResult = typeof InboxResult.Type
 
 /** `<inbox>/failed/<file>.error.json`: why the file was given up on. */
@@ -51,16 +52,20 @@ export interface ScannerOptions {
   readonly concurrency?: number
   /** Larger files go to `failed/` unread (default 20 MiB, the upload limit). */
   readonly maxBytes?: number
+  /** Documents of more pages go to `failed/` unread (default 200, `INFERD_MAX_PAGES`). */
+  readonly maxPages?: number
+  /** How files are read and written (default English, JSON). */
+  readonly ocr?: OcrOptions
 }
 
-const imageExtensions = new Set([".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif"])
+const imageExtensions = new Set([".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".pdf"])
 const audioExtensions = new Set([".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a"])
 // Names browsers and copy tools give a file until it is whole; they are renamed when done, so they wait.
 const inProgressExtensions = new Set([".part", ".partial", ".crdownload", ".download", ".tmp"])
 
 /** Why the inbox will not read a file of this name, in one line. */
 const refusal = (name: string, extension: string) => {
-  const images = `it reads images (${[...imageExtensions].join(", ")})`
+  const images = `it reads images and PDFs (${[...imageExtensions].join(", ")})`
   if (extension === "") return `${name} has no file extension; ${images}`
   if (audioExtensions.has(extension)) return `${name} is audio, which the inbox does not read (POST /v1/audio/analyze or \`inferd audio\` do); ${images}`
   return `the inbox does not read ${extension} files; ${images}`
@@ -73,7 +78,12 @@ export const config = Config.all({
   /** `INFERD_INBOX_INTERVAL`: time between scans (default 5 s). */
   interval: Config.duration("INFERD_INBOX_INTERVAL").pipe(Config.withDefault(Duration.seconds(5)), Config.withDescription("time between inbox scans")),
   /** `INFERD_MAX_BODY`: the HTTP upload limit (default 20 MiB), so the inbox takes no file HTTP would refuse. */
-  maxBytes: Config.integer("INFERD_MAX_BODY").pipe(Config.withDefault(20 * 1024 * 1024))
+  maxBytes: Config.integer("INFERD_MAX_BODY").pipe(Config.withDefault(20 * 1024 * 1024)),
+  maxPages: OcrDocument.maxPages,
+  /** `INFERD_INBOX_FORMAT`: what each result is written as (default `json`; `text`, `hocr`, `tsv`, `pdf`). */
+  format: Config.literal("json", "text", "hocr", "tsv", "pdf")("INFERD_INBOX_FORMAT").pipe(Config.withDefault("json" as const)),
+  /** `INFERD_INBOX_LANG`: the languages files are read in (default `eng`; `deu+eng`…). */
+  lang: Config.string("INFERD_INBOX_LANG").pipe(Config.withDefault("eng"))
 })
 
 const now = Effect.map(DateTime.now, DateTime.formatIso)
@@ -91,12 +101,14 @@ export const makeScanner = (options: ScannerOptions) =>
     // Size and mtime of each file at the previous scan: a file still changing is still being written.
     const seen = yield* Ref.make(new Map<string, string>())
     const started = yield* Ref.make(false)
+    const ocr = options.ocr ?? defaultOcrOptions
+    const resultOf = (name: string) => path.join(outbox, `${name}.${OcrDocument.extensions[ocr.format]}`)
 
     const writeAtomically = (target: string, value: unknown) =>
       Effect.gen(function*() {
         const temp = path.join(tmp, path.basename(target))
         const file = yield* fs.open(temp, { flag: "w" })
-        yield* file.writeAll(new TextEncoder().encode(JSON.stringify(value, null, 2)))
+        yield* file.writeAll(value instanceof Uint8Array ? value : new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value, null, 2)))
         yield* file.sync
         yield* fs.rename(temp, target)
       }).pipe(Effect.scoped)
@@ -121,7 +133,12 @@ export const makeScanner = (options: ScannerOptions) =>
       Effect.gen(function*() {
         if (size > maxBytes) return yield* giveUp(name, "ImageTooLarge", `the file is ${size} bytes, over the ${maxBytes} byte limit`)
         const image = yield* fs.readFile(path.join(dir, name))
-        const answer = yield* Effect.either(pool.submit(Tasks.ocr(image), { priority: "background" }))
+        const answer = yield* Effect.either(Effect.flatMap(
+          OcrDocument.read(pool, image, { maxPages: options.maxPages ?? OcrDocument.defaultMaxPages, priority: "background", ocr }),
+          (read) => ocr.format === "json"
+            ? Effect.succeed({ read, body: undefined as string | Uint8Array | undefined })
+            : Effect.map(OcrDocument.output(pool, read, ocr.format, "background"), ({ body }) => ({ read, body }))
+        ))
         if (Either.isLeft(answer)) {
           const error = answer.left
           // The pool is busy or stopping: the file stays for a later scan, nothing is lost.
@@ -131,8 +148,8 @@ export const makeScanner = (options: ScannerOptions) =>
           // Bad input, a crash, a timeout or an engine failure: retrying every scan would only repeat it.
           return yield* giveUp(name, error._tag, error.message)
         }
-        const result: InboxResult = { ...answer.right, file: name, processedAt: yield* now }
-        yield* writeAtomically(path.join(outbox, `${name}.json`), result)
+        const result: InboxResult = { ...answer.right.read.result, file: name, processedAt: yield* now }
+        yield* writeAtomically(resultOf(name), answer.right.body ?? result)
         yield* fs.rename(path.join(dir, name), path.join(done, name))
         return "done" as const
       })
@@ -140,7 +157,7 @@ export const makeScanner = (options: ScannerOptions) =>
     // Only a restart can leave a result without its move; later, the same name is a new file to OCR again.
     const recover = (name: string) =>
       Effect.gen(function*() {
-        if (!(yield* fs.exists(path.join(outbox, `${name}.json`)))) return false
+        if (!(yield* fs.exists(resultOf(name)))) return false
         yield* fs.rename(path.join(dir, name), path.join(done, name))
         return true
       })
@@ -199,8 +216,8 @@ export const makeScanner = (options: ScannerOptions) =>
 
 /** The `inbox` loop, registered in `Loops`, stopped with the layer's scope. */
 export const layer = Layer.scopedDiscard(Effect.gen(function*() {
-  const { dir, interval, maxBytes } = yield* config
-  const scanner = yield* makeScanner({ dir, maxBytes })
+  const { dir, format, interval, lang, maxBytes, maxPages } = yield* config
+  const scanner = yield* makeScanner({ dir, maxBytes, maxPages, ocr: { ...defaultOcrOptions, format, lang } })
   // A long backlog is one long scan, so the timeout only guards against a hang.
   const loop = yield* Loop.make({ name: "inbox", interval, body: scanner.scanOnce, attemptTimeout: "1 hour" })
   const loops = yield* Loops

@@ -5,20 +5,17 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { LoopPaused, LoopStatus } from "../Fibers/Loop.js"
-import { JobsUnavailable } from "../Jobs/Job.js"
 import { ClusterStatus } from "../Jobs/Jobs.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
-import { ImageTooLarge, ImageUndecodable, InferenceFailed, OcrResult } from "../Workers/Protocol.js"
 import * as ApiDocument from "./ApiDocument.js"
 import { AudioApi } from "./AudioApi.js"
 import { Authorization } from "./Auth.js"
 import { InternalError, MethodNotAllowed, NotFound } from "./ErrorBoundary.js"
 import { FacesApi, GalleryApi } from "./FacesApi.js"
-import { Accepted, JobsApi } from "./JobsApi.js"
+import { JobsApi } from "./JobsApi.js"
 import { KnownOptions } from "./KnownOptions.js"
-import * as Media from "./Media.js"
-import * as Query from "./Query.js"
-import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
+import { OcrApi } from "./OcrApi.js"
+import { MalformedRequest } from "./Upload.js"
 
 /** Not ready to take traffic: no worker up yet, the canary failing, or the daemon draining after SIGTERM. */
 export class NotReady extends Schema.TaggedError<NotReady>()(
@@ -76,24 +73,6 @@ export class SystemApi extends HttpApiGroup.make("system")
       .addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4" }))
       .annotate(OpenApi.Summary, "Prometheus metrics")
   )
-{}
-
-/** `?timeoutMs=`: the task's deadline, capped by `INFERD_TASK_TIMEOUT`. */
-export const TaskParams = Schema.Struct({
-  timeoutMs: Schema.optional(Query.timeoutMs),
-  async: Schema.optional(Query.async)
-})
-
-/** OCR; the group's errors are what any endpoint that runs an upload on the pool can answer. */
-export class OcrApi extends HttpApiGroup.make("ocr")
-  .add(
-    HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(TaskParams).addSuccess(OcrResult).addSuccess(Accepted)
-      .annotateContext(Media.uploadBody(Media.image))
-      .annotate(OpenApi.Summary, "Read the text in an image")
-  )
-  .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
-  .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed)
-  .addError(JobsUnavailable)
 {}
 
 const LoopName = Schema.Struct({ name: Schema.String })

@@ -29,6 +29,11 @@ const option = (description: string) => Schema.optional(Schema.String.annotation
 export const SubmitParams = Schema.Struct({
   kind: Query.literal(JobKind.literals, "what the job does: the synchronous endpoint whose body and options it takes"),
   timeoutMs: option("every kind: the deadline of each task (each page of a document), as on its endpoint"),
+  lang: option("ocr: languages joined by +, as on /v1/ocr"),
+  psm: option("ocr: page segmentation mode, as on /v1/ocr"),
+  dpi: option("ocr: what PDF pages are rendered at, as on /v1/ocr"),
+  ocr: option("ocr: auto or force, as on /v1/ocr"),
+  format: option("ocr: json only (a job's result is JSON)"),
   threshold: option("faces.detect, faces.embed, audio.analyze: as on their endpoints"),
   model: option("faces.detect, faces.embed: accurate or fast"),
   minSpeechMs: option("audio.analyze: as on /v1/audio/analyze"),

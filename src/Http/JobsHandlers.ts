@@ -3,9 +3,10 @@ import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect, ParseResult, Schema, Stream } from "effect"
 import type { JobKind, JobRequest } from "../Jobs/Job.js"
 import { Jobs } from "../Jobs/Jobs.js"
-import { Api, TaskParams } from "./Api.js"
+import { Api } from "./Api.js"
 import { AnalyzeParams } from "./AudioApi.js"
 import { DetectParams } from "./FacesApi.js"
+import { OcrParams } from "./OcrApi.js"
 import * as Media from "./Media.js"
 import { MalformedRequest, Upload } from "./Upload.js"
 
@@ -17,9 +18,19 @@ export const accepted = (id: string, state: string) =>
 export const asyncNotOffered = (route: string) =>
   new MalformedRequest({ message: `?async=true is not offered on ${route}: it answers at once (jobs run ocr, faces.detect, faces.embed and audio.analyze)` })
 
+/**
+ * A job's result is JSON, kept with the job: the other formats (text, hOCR, TSV, a searchable PDF) are written
+ * from a whole reading with the document at hand, which a job does not keep.
+ */
+export const jsonOnly = (format: string) =>
+  format === "json" ? Effect.void : Effect.fail(new MalformedRequest({
+    message: `format=${format} is answered synchronously only: a job's result is JSON (drop async, or ask for format=json)`,
+    parameter: "format"
+  }))
+
 /** Each kind's options, read as its synchronous endpoint reads them (`?async` aside). */
 const optionsOf = {
-  "ocr": TaskParams.omit("async"),
+  "ocr": OcrParams.omit("async"),
   "faces.detect": DetectParams.omit("async"),
   "faces.embed": DetectParams.omit("async"),
   "audio.analyze": AnalyzeParams.omit("async")
@@ -57,7 +68,8 @@ export const layer = HttpApiBuilder.group(Api, "jobs", (handlers) =>
       .handle("submit", ({ urlParams: { kind, ...params } }) =>
         Effect.gen(function*() {
           const request = yield* requestOf(kind, params)
-          const bytes = kind === "audio.analyze" ? yield* upload.one(Media.audio) : yield* upload.one(Media.image)
+          if (request.kind === "ocr") yield* jsonOnly(request.options.format)
+          const bytes = kind === "audio.analyze" ? yield* upload.one(Media.audio) : yield* upload.one(kind === "ocr" ? Media.document : Media.image)
           const job = yield* jobs.submit(request, bytes)
           return accepted(job.id, job.state)
         }))

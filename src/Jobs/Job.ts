@@ -5,7 +5,7 @@
  */
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Config, Schema } from "effect"
-import { FaceModel } from "../Workers/Protocol.js"
+import { FaceModel, OcrOptions as DocumentOptions } from "../Workers/Protocol.js"
 
 export const JobKind = Schema.Literal("ocr", "faces.detect", "faces.embed", "audio.analyze")
 export type JobKind = typeof JobKind.Type
@@ -17,8 +17,8 @@ export const finished = (state: JobState) => state === "done" || state === "fail
 
 const timeoutMs = Schema.optional(Schema.Int.pipe(Schema.positive()))
 
-/** `POST /v1/ocr`'s options: the deadline of each page's task. */
-export const OcrOptions = Schema.Struct({ timeoutMs })
+/** `POST /v1/ocr`'s options: languages, page segmentation, dpi, text layers, format, and each page's deadline. */
+export const OcrOptions = Schema.extend(DocumentOptions, Schema.Struct({ timeoutMs }))
 
 /** `POST /v1/faces/detect` and `/embed`'s options. */
 export const FaceOptions = Schema.Struct({ threshold: Schema.Number, model: FaceModel, timeoutMs })

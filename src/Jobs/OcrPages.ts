@@ -9,9 +9,10 @@ import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as Entity from "@effect/cluster/Entity"
 import * as Rpc from "@effect/rpc/Rpc"
 import { Effect, Either, Schema } from "effect"
+import { assemble, maxPages, TooManyPages } from "../Layers/OcrDocument.js"
 import { TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import * as Tasks from "../Pool/Tasks.js"
-import { ImageTooLarge, ImageUndecodable, InferenceFailed, OcrResult } from "../Workers/Protocol.js"
+import { DocumentUnreadable, ImageTooLarge, ImageUndecodable, InferenceFailed, OcrPage as PageResult } from "../Workers/Protocol.js"
 import { maxAttempts, PoisonJob } from "./Job.js"
 import { JobPool } from "./JobPool.js"
 import { JobTable } from "./JobTable.js"
@@ -19,80 +20,76 @@ import { JobTable } from "./JobTable.js"
 /** The page's job was cancelled or has ended: there is nothing to read it for. */
 export class JobGone extends Schema.TaggedError<JobGone>()("JobGone", { message: Schema.String, id: Schema.String }) {}
 
-export const PageError = Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, TaskTimeout, WorkerCrashed, JobGone, PoisonJob)
+export const PageError = Schema.Union(ImageUndecodable, ImageTooLarge, DocumentUnreadable, InferenceFailed, TaskTimeout, WorkerCrashed, JobGone, PoisonJob)
 
 export const OcrPage = Entity.make("OcrPage", [
   Rpc.make("Read", {
     payload: { job: Schema.String, page: Schema.Int },
-    success: OcrResult,
+    success: PageResult,
     error: PageError,
     primaryKey: ({ job, page }) => `${job}/${page}`
   }).annotate(ClusterSchema.Persisted, true)
 ])
 
-/** Reads one page of a job's document on this runner's pool. */
+/** The job's input and OCR options, or JobGone. */
+const inputOf = (table: JobTable["Type"], job: string) =>
+  Effect.flatMap(Effect.orDie(table.input(job)), (input) =>
+    input._tag === "Some" && input.value.request.kind === "ocr"
+      ? Effect.succeed({ bytes: input.value.bytes, options: input.value.request.options })
+      : Effect.fail(new JobGone({ message: `job ${job} was cancelled or has ended`, id: job })))
+
+/** Reads one page (from 1) of a job's document on this runner's pool. */
 export const layer = OcrPage.toLayer(Effect.gen(function*() {
   const table = yield* JobTable
   const pool = yield* JobPool
   const limit = yield* Effect.orDie(maxAttempts)
   // A defect would be retried by the cluster forever: a page gets `limit` tries, then fails as PoisonJob.
   const bounded = <A, E>(page: number, read: Effect.Effect<A, E>) =>
-    Effect.catchAllDefect(read, (defect) => Effect.fail(new PoisonJob({ message: `page ${page + 1} failed ${limit} attempts, the last with: ${String(defect)}`, attempts: limit }))).pipe(
+    Effect.catchAllDefect(read, (defect) => Effect.fail(new PoisonJob({ message: `page ${page} failed ${limit} attempts, the last with: ${String(defect)}`, attempts: limit }))).pipe(
       Effect.retry({ times: limit - 1, while: (error) => error instanceof PoisonJob })
     )
   return OcrPage.of({
     Read: ({ payload: { job, page } }) =>
       Effect.gen(function*() {
-        const input = yield* Effect.orDie(table.input(job))
-        if (input._tag === "None" || input.value.request.kind !== "ocr") {
-          return yield* new JobGone({ message: `job ${job} was cancelled or has ended`, id: job })
-        }
-        const { bytes, request } = input.value
-        return yield* bounded(page, pool.run(() => Tasks.ocr(bytes.slice(), page), { timeoutMs: request.options.timeoutMs, bytes: bytes.byteLength }))
+        const { bytes, options } = yield* inputOf(table, job)
+        const { timeoutMs, ...ocr } = options
+        // Only the page's reading is kept: a job answers JSON, whose shape needs none of the other renderings.
+        const reading = yield* bounded(page, pool.run(() => Tasks.ocr(bytes, page, { ...ocr, format: "json" }), { timeoutMs, bytes: bytes.byteLength }))
+        return PageResult.make({ page: reading.page, source: reading.source, text: reading.text, confidence: reading.confidence, words: reading.words, width: reading.width, height: reading.height, durationMs: reading.durationMs })
       }).pipe(Effect.annotateLogs({ job, page }))
   })
 }))
 
-export interface OcrPageResult {
-  readonly page: number
-  readonly text: string
-  readonly confidence: number
-  readonly words: OcrResult["words"]
-  readonly width: number
-  readonly height: number
-}
-
-/** The synchronous answer's fields over the whole document, page texts joined by a form feed, plus each page (1-based). */
-export const assemble = (pages: ReadonlyArray<OcrResult>) => ({
-  text: pages.map((p) => p.text).join("\f"),
-  confidence: pages.reduce((sum, p) => sum + p.confidence, 0) / Math.max(1, pages.length),
-  words: pages.flatMap((p) => p.words),
-  width: pages[0]?.width ?? 0,
-  height: pages[0]?.height ?? 0,
-  durationMs: pages.reduce((sum, p) => sum + p.durationMs, 0),
-  pages: pages.map((p, i): OcrPageResult => ({ page: i + 1, text: p.text, confidence: p.confidence, words: p.words, width: p.width, height: p.height }))
-})
-
 /**
- * Reads every page of job `id`'s document: the first tells how many there are, the rest go out at once (each
- * runner's JobPool bounds how many run). All pages end before the job does, so a failed page never interrupts
- * a sibling mid-task; the job then fails with the first page's failure.
+ * Reads every page of job `id`'s document: counted first on this runner (more than INFERD_MAX_PAGES fails the
+ * job as TooManyPages before any page is read), then every page goes out at once (each runner's JobPool bounds
+ * how many run). All pages end before the job does, so a failed page never interrupts a sibling mid-task; the
+ * job then fails with the first page's failure. The result is the synchronous route's shape.
  */
-export const reader = Effect.map(OcrPage.client, (client) => (id: string, progress: (done: number, total: number) => Effect.Effect<void>) =>
-  Effect.gen(function*() {
-    const page = (n: number) =>
-      client(`${id}/${n}`).Read({ job: id, page: n }).pipe(
-        Effect.catchTags({ MailboxFull: Effect.die, AlreadyProcessingMessage: Effect.die, PersistenceError: Effect.die })
+export const reader = Effect.gen(function*() {
+  const client = yield* OcrPage.client
+  const table = yield* JobTable
+  const pool = yield* JobPool
+  const most = yield* Effect.orDie(maxPages)
+  return (id: string, progress: (done: number, total: number) => Effect.Effect<void>) =>
+    Effect.gen(function*() {
+      const { bytes, options } = yield* inputOf(table, id)
+      const { pages } = yield* pool.run(() => Tasks.inspect(bytes), { timeoutMs: options.timeoutMs, bytes: bytes.byteLength })
+      if (pages > most) {
+        return yield* new TooManyPages({ message: `the document has ${pages} pages, more than INFERD_MAX_PAGES (${most})`, pages, maxPages: most })
+      }
+      const page = (n: number) =>
+        client(`${id}/${n}`).Read({ job: id, page: n }).pipe(
+          Effect.catchTags({ MailboxFull: Effect.die, AlreadyProcessingMessage: Effect.die, PersistenceError: Effect.die })
+        )
+      let done = 0
+      const read = yield* Effect.forEach(
+        Array.from({ length: pages }, (_, i) => i + 1),
+        (n) => Effect.either(Effect.tap(page(n), () => progress(++done, pages))),
+        { concurrency: "unbounded" }
       )
-    const first = yield* page(0)
-    let done = 1
-    yield* progress(done, first.pages)
-    const rest = yield* Effect.forEach(
-      Array.from({ length: first.pages - 1 }, (_, i) => i + 1),
-      (n) => Effect.either(Effect.tap(page(n), () => progress(++done, first.pages))),
-      { concurrency: "unbounded" }
-    )
-    const failure = rest.find(Either.isLeft)
-    if (failure !== undefined) return yield* Effect.fail(failure.left)
-    return assemble([first, ...rest.flatMap((r) => Either.isRight(r) ? [r.right] : [])])
-  }))
+      const failure = read.find(Either.isLeft)
+      if (failure !== undefined) return yield* Effect.fail(failure.left)
+      return assemble(read.flatMap((r) => Either.isRight(r) ? [r.right] : []))
+    })
+})

@@ -5,7 +5,7 @@
 import type { SerializedWorker } from "@effect/platform/Worker"
 import type { WorkerError } from "@effect/platform/WorkerError"
 import { Effect, Either, Exit, type ParseResult, Schema } from "effect"
-import { AudioAnalyze, type BatchAnswer, type BatchItem, Echo, FaceDetect, type FaceModel, Fault, Ocr, type VadOptions, type WorkerRequest } from "../Workers/Protocol.js"
+import { AudioAnalyze, type BatchAnswer, type BatchItem, Echo, FaceDetect, type FaceModel, Fault, Inspect, Ocr, type OcrOptions, SearchablePdf, type VadOptions, type WorkerRequest } from "../Workers/Protocol.js"
 import type { Task } from "./Job.js"
 import { ours, settle, type WorkerCrashed } from "./PoolErrors.js"
 
@@ -55,10 +55,25 @@ const task = <A, SI, E, FI>(
   read: (answer) => read(request, answer)
 })
 
-/** OCR one image (one page of a multi-page one). The bytes are transferred: `image` is detached here once sent. */
-export const ocr = (image: Uint8Array, page?: number) => {
-  const request = new Ocr({ image, page }, unchecked)
+/**
+ * OCR one page (from 1) of an image. Bytes of the caller's own are transferred (`image` is detached here once
+ * sent); bytes in a SharedArrayBuffer are shared, so every page of a document can be sent the same bytes.
+ */
+export const ocr = (image: Uint8Array, page?: number, options?: OcrOptions) => {
+  const request = new Ocr({ image, page, options }, unchecked)
   return task("ocr", request, (worker) => worker.executeEffect(request), fresh(image))
+}
+
+/** One searchable PDF of a document's pages (`document`: the PDF read, if it was one). */
+export const searchablePdf = (document: Uint8Array | undefined, pages: SearchablePdf["pages"]) => {
+  const request = new SearchablePdf({ document, pages }, unchecked)
+  return task("ocr.pdf", request, (worker) => worker.executeEffect(request))
+}
+
+/** How many pages a document has (transferred or shared, as for `ocr`). */
+export const inspect = (document: Uint8Array) => {
+  const request = new Inspect({ document }, unchecked)
+  return task("ocr.inspect", request, (worker) => worker.executeEffect(request), fresh(document))
 }
 
 export interface FaceOptions {

@@ -13,6 +13,7 @@ import type { PoolOptions } from "./PoolOptions.js"
 import { settle, stoppedMidTask, timedOut, WorkerCrashed } from "./PoolErrors.js"
 import type { TaskQueue } from "./TaskQueue.js"
 import type { Batching } from "./Batching.js"
+import { relay } from "./WorkerStderr.js"
 import { Batch, Warmup, type WorkerRequest } from "../Workers/Protocol.js"
 
 /**
@@ -168,14 +169,17 @@ export const makeGroup = (options: PoolOptions, batching: Batching) =>
     }
   })
 
-/** The platform's spawner, recording each thread so a stuck one can be terminated. */
+/** The platform's spawner, recording each thread so a stuck one can be terminated; its stderr goes to the log. */
 const buildSpawner = (options: PoolOptions, threads: Map<number, Thread>) =>
-  Layer.build(NodeWorker.layer((id) => {
-    const thread = new Thread(entryUrl(), {
-      workerData: options.settings,
-      resourceLimits: { maxOldGenerationSizeMb: options.workerHeapMb }
-    })
-    threads.set(id, thread)
-    thread.once("exit", () => threads.delete(id))
-    return thread
-  }))
+  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+    Layer.build(NodeWorker.layer((id) => {
+      const thread = new Thread(entryUrl(), {
+        workerData: options.settings,
+        resourceLimits: { maxOldGenerationSizeMb: options.workerHeapMb },
+        stderr: true
+      })
+      relay(thread, id, runtime)
+      threads.set(id, thread)
+      thread.once("exit", () => threads.delete(id))
+      return thread
+    })))

@@ -15,7 +15,10 @@ import * as Faces from "./Faces.js"
 import * as Tracing from "../Telemetry/Tracing.js"
 import { inject } from "./Fault.js"
 import * as Ocr from "./Ocr.js"
-import { type AudioAnalyze, type Batch, type BatchAnswer, type BatchItem, type Echo, type FaceDetect, type Ocr as OcrRequest, WorkerRequest, WorkerSettings } from "./Protocol.js"
+import * as Pages from "./Pages.js"
+import * as Pdf from "./Pdf.js"
+import * as SearchablePdf from "./SearchablePdf.js"
+import { type AudioAnalyze, type Batch, type BatchAnswer, type BatchItem, type Echo, type FaceDetect, type Inspect as InspectRequest, type Ocr as OcrRequest, type SearchablePdf as SearchablePdfRequest, WorkerRequest, WorkerSettings } from "./Protocol.js"
 
 const settings = Schema.decodeUnknownSync(WorkerSettings)(workerData)
 
@@ -25,7 +28,10 @@ if (settings.niceness > 0) os.setPriority(0, settings.niceness)
 
 // Each span is a child of the caller's: the platform sends the span context with the request.
 const ocr = (request: OcrRequest) =>
-  Effect.flatMap(Ocr.OcrEngine, (engine) => engine.recognize(request.image, request.page)).pipe(Effect.withSpan("worker.ocr"))
+  Effect.flatMap(Pages.PageReader, (reader) => reader.read(request.image, request.page, request.options)).pipe(Effect.withSpan("worker.ocr"))
+const inspect = (request: InspectRequest) =>
+  Effect.flatMap(Pages.PageReader, (reader) => reader.pages(request.document)).pipe(Effect.withSpan("worker.inspect"))
+const searchablePdf = (request: SearchablePdfRequest) => SearchablePdf.assemble(request).pipe(Effect.withSpan("worker.searchablePdf"))
 const faces = ({ image, ...options }: FaceDetect) =>
   Effect.flatMap(Faces.FaceEngine, (engine) => engine.detect(image, options)).pipe(Effect.withSpan("worker.faces"))
 const audio = (request: AudioAnalyze) =>
@@ -38,12 +44,14 @@ const warmup = Effect.gen(function*() {
 })
 const echo = (request: Echo) => Effect.succeed({ n: request.n, bytes: request.data?.byteLength ?? 0 })
 
-type Engines = Ocr.OcrEngine | Faces.FaceEngine | Audio.AudioEngine
+type Engines = Ocr.OcrEngine | Pages.PageReader | Pdf.PdfRenderer | Faces.FaceEngine | Audio.AudioEngine
 
 /** One item of a batch, its answer encoded by its own request's schemas (see Protocol's BatchAnswer). */
 const item = (request: BatchItem): Effect.Effect<BatchAnswer, never, Engines> => {
   switch (request._tag) {
     case "Ocr": return answer(request, ocr(request))
+    case "Inspect": return answer(request, inspect(request))
+    case "SearchablePdf": return answer(request, searchablePdf(request))
     case "FaceDetect": return answer(request, faces(request))
     case "AudioAnalyze": return answer(request, audio(request))
     case "Warmup": return answer(request, warmup)
@@ -71,6 +79,8 @@ const batch = ({ items, traces }: Batch) =>
 
 const Handlers = WorkerRunner.layerSerialized(WorkerRequest, {
   Ocr: ocr,
+  Inspect: inspect,
+  SearchablePdf: searchablePdf,
   FaceDetect: faces,
   AudioAnalyze: audio,
   Warmup: () => warmup,
@@ -79,7 +89,8 @@ const Handlers = WorkerRunner.layerSerialized(WorkerRequest, {
   Batch: batch
 })
 
-const Engines = Layer.mergeAll(Ocr.layer(settings), Faces.layer(settings), Audio.layer(settings))
+const OcrEngines = Pages.layer(settings).pipe(Layer.provideMerge(Layer.mergeAll(Ocr.layer(settings), Pdf.layer(settings))))
+const Engines = Layer.mergeAll(OcrEngines, Faces.layer(settings), Audio.layer(settings))
 
 WorkerRunner.launch(
   Handlers.pipe(Layer.provide(Engines), Layer.provide(NodeWorkerRunner.layer), Layer.provide(Tracing.layer("inferd-worker")))

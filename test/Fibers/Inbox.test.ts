@@ -10,7 +10,7 @@ import * as Inbox from "../../src/Fibers/Inbox.js"
 import { Loops, layer as LoopsLayer } from "../../src/Fibers/Loops.js"
 import { ShuttingDown } from "../../src/Pool/PoolErrors.js"
 import { WorkerPool } from "../../src/Pool/WorkerPool.js"
-import { ImageUndecodable, type OcrResult, type WorkerRequest } from "../../src/Workers/Protocol.js"
+import { ImageUndecodable, type OcrPage, type WorkerRequest } from "../../src/Workers/Protocol.js"
 
 /**
  * A pool double whose worker reads the "image" as text: `undecodable` fails like a corrupt image, `crash` like
@@ -22,14 +22,14 @@ const makePool = Effect.gen(function*() {
   const stopping = yield* Ref.make(false)
   // Runs while the "worker" reads an image, as a writer still copying the file would.
   const during = yield* Ref.make<Effect.Effect<void>>(Effect.void)
-  const ocr = (image: Uint8Array): Effect.Effect<OcrResult, ImageUndecodable | WorkerError> =>
+  const ocr = (image: Uint8Array): Effect.Effect<OcrPage, ImageUndecodable | WorkerError> =>
     Effect.gen(function*() {
       const text = new TextDecoder().decode(image)
       yield* Ref.update(calls, (all) => [...all, text])
       yield* Effect.flatten(Ref.get(during))
       if (text === "undecodable") return yield* new ImageUndecodable({ message: "not an image" })
       if (text === "crash") return yield* new WorkerError({ reason: "unknown", cause: "exited with code 1" })
-      return { page: 0, pages: 1, text, confidence: 91, words: [], width: 10, height: 10, durationMs: 5 }
+      return { page: 1, source: "ocr" as const, text, confidence: 91, words: [], width: 10, height: 10, durationMs: 5 }
     })
   // The one cast: the platform types each request's result through a conditional type a double cannot satisfy.
   const worker = { id: 0, execute: () => Stream.die("unused"), executeEffect: (request: WorkerRequest) => request._tag === "Ocr" ? ocr(request.image) : Effect.die(request._tag) } as SerializedWorker<WorkerRequest>
@@ -168,9 +168,9 @@ describe("Inbox", () => {
       assert.deepStrictEqual(ls(dir), [".hidden.png", ".tmp", "album.png", "done", "failed", "outbox", "photo.jpg.crdownload", "upload.png.part"])
       const failure = (name: string) => readJson(Inbox.InboxFailure, NodePath.join(dir, "failed", `${name}.error.json`))
       assert.deepInclude(failure("notes.txt"), { _tag: "UnsupportedMediaType", file: "notes.txt" })
-      assert.match(failure("notes.txt").message, /^the inbox does not read \.txt files; it reads images \(\.png, \.jpg, .*\.gif\)$/)
+      assert.match(failure("notes.txt").message, /^the inbox does not read \.txt files; it reads images and PDFs \(\.png, \.jpg, .*\.gif, \.pdf\)$/)
       assert.match(failure("talk.WAV").message, /^talk\.WAV is audio, which the inbox does not read \(POST \/v1\/audio\/analyze/)
-      assert.match(failure("README").message, /^README has no file extension; it reads images/)
+      assert.match(failure("README").message, /^README has no file extension; it reads images and PDFs/)
       assert.strictEqual(NodeFs.readFileSync(NodePath.join(dir, "failed", "notes.txt"), "utf8"), "text")
       // Once renamed into place, a finished download is read like any image.
       NodeFs.renameSync(NodePath.join(dir, "upload.png.part"), NodePath.join(dir, "upload.png"))

@@ -6,7 +6,7 @@ import * as Loop from "../../src/Fibers/Loop.js"
 import { Loops, layer as LoopsLayer } from "../../src/Fibers/Loops.js"
 import { WorkerPool } from "../../src/Pool/WorkerPool.js"
 import { canaryText } from "../../src/Workers/CanaryImage.js"
-import type { OcrResult, WorkerRequest } from "../../src/Workers/Protocol.js"
+import type { OcrPage, WorkerRequest } from "../../src/Workers/Protocol.js"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly message: string }> {}
 
@@ -205,8 +205,8 @@ describe("Loops", () => {
 
 /** A pool whose only worker answers every OCR with `text` after 300 ms of virtual time. */
 const poolAnswering = (text: string) => {
-  const ocr = (): Effect.Effect<OcrResult> =>
-    Effect.as(Effect.sleep("300 millis"), { page: 0, pages: 1, text, confidence: 90, words: [], width: 320, height: 180, durationMs: 300 })
+  const ocr = (): Effect.Effect<OcrPage> =>
+    Effect.as(Effect.sleep("300 millis"), { page: 1, source: "ocr" as const, text, confidence: 90, words: [], width: 320, height: 180, durationMs: 300 })
   // The one cast: the platform types each request's result through a conditional type a double cannot satisfy.
   const worker = { id: 0, execute: () => Stream.die("unused"), executeEffect: (request: WorkerRequest) => request._tag === "Ocr" ? ocr() : Effect.die(request._tag) } as SerializedWorker<WorkerRequest>
   return Layer.succeed(WorkerPool, WorkerPool.of({

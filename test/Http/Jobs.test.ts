@@ -79,7 +79,7 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ modelsDi
   it.effect("an OCR job's timeoutMs is its pages' deadline", () =>
     Effect.gen(function*() {
       const job = yield* Effect.flatMap(submitted("/v1/jobs?kind=ocr&timeoutMs=1", fixture("images/testocr.png"), "image/png"), ended)
-      assert.deepStrictEqual([job.state, job.error?._tag, job.options], ["failed", "TaskTimeout", { timeoutMs: 1 }])
+      assert.deepStrictEqual([job.state, job.error?._tag, job.options], ["failed", "TaskTimeout", { lang: "eng", dpi: 300, ocr: "auto", format: "json", timeoutMs: 1 }])
     }))
 
   it.effect("a kind's options are checked as its route checks them; routes that answer at once refuse ?async", () =>

@@ -10,13 +10,14 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import type { JobRequest } from "../../src/Jobs/Job.js"
 import * as JobTable from "../../src/Jobs/JobTable.js"
 import { freshDatabase } from "../support/postgres.js"
 
 const sqlite = Layer.unwrapEffect(Effect.sync(() => SqliteClient.layer({ filename: join(mkdtempSync(join(tmpdir(), "inferd-jobtable-")), "jobs.db") })))
 const postgres = Layer.unwrapEffect(Effect.map(Effect.promise(freshDatabase), (url) => PgClient.layer({ url: Redacted.make(url) })))
 
-const ocr = { kind: "ocr" as const, options: { timeoutMs: 5000 } }
+const ocr: JobRequest = { kind: "ocr", options: { lang: "eng", dpi: 300, ocr: "auto", format: "json", timeoutMs: 5000 } }
 const bytes = new Uint8Array([1, 2, 3, 4])
 
 const databases: ReadonlyArray<readonly [string, Layer.Layer<SqlClient.SqlClient, unknown>]> = [["SQLite", sqlite], ["PostgreSQL", postgres]]
@@ -28,7 +29,7 @@ for (const [name, database] of databases) {
         Effect.gen(function*() {
           const table = yield* JobTable.JobTable
           const job = yield* table.insert("a1", ocr, bytes)
-          assert.deepStrictEqual([job.state, job.attempts, job.runner, job.options], ["queued", 0, null, { timeoutMs: 5000 }])
+          assert.deepStrictEqual([job.state, job.attempts, job.runner, job.options], ["queued", 0, null, ocr.options])
           const input = yield* table.input("a1")
           assert.deepStrictEqual(Option.map(input, (i) => [i.request, [...i.bytes]]), Option.some([ocr, [1, 2, 3, 4]]))
           assert.deepStrictEqual(yield* table.claim("a1", "10.0.0.1:34431"), Option.some(1))

@@ -11,17 +11,22 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Loops from "../../src/Fibers/Loops.js"
 import { Jobs, JobsLive } from "../../src/Jobs/Jobs.js"
+import type { Task } from "../../src/Pool/Job.js"
 import { Overloaded } from "../../src/Pool/PoolErrors.js"
 import { type PoolStats, WorkerPool } from "../../src/Pool/WorkerPool.js"
 
 const stats: PoolStats = { size: 1, ready: 1, busy: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }
 
-/** A pool whose every submission runs `answer` with the count of submissions so far. */
+/**
+ * A pool whose every submission runs `answer` with the count of submissions so far. A document is counted as
+ * one page, without counting the submission: the tests count the work done on pages.
+ */
 const poolDouble = (answer: (n: number) => Effect.Effect<unknown, unknown>) => {
   let submitted = 0
   const layer = Layer.succeed(WorkerPool, WorkerPool.of({
     // The double answers for any task: its result type is the task's, which this test states by what it checks.
-    submit: <A, E>() => Effect.suspend(() => answer(++submitted)) as Effect.Effect<A, E>,
+    submit: <A, E>(task: Task<A, E>) =>
+      Effect.suspend(() => task.kind === "ocr.inspect" ? Effect.succeed({ pages: 1 }) : answer(++submitted)) as Effect.Effect<A, E>,
     stats: Effect.succeed(stats),
     drain: Effect.void
   }))
@@ -61,7 +66,7 @@ describe("Jobs (embedded engine, pool double)", () => {
     const pool = poolDouble(() => Effect.dieMessage("a bug in the page reader"))
     return Effect.gen(function*() {
       const jobs = yield* Jobs
-      const job = yield* Effect.flatMap(jobs.submit({ kind: "ocr", options: {} }, input), (j) => ended(j.id))
+      const job = yield* Effect.flatMap(jobs.submit({ kind: "ocr", options: { lang: "eng", dpi: 300, ocr: "auto", format: "json" } }, input), (j) => ended(j.id))
       assert.deepStrictEqual([job.state, job.error?._tag], ["failed", "PoisonJob"])
       assert.strictEqual(pool.submitted(), 3)
     }).pipe(Effect.provide(engine(pool.layer)))

@@ -116,8 +116,8 @@ describe("inferd CLI", () => {
     const help = inferd(["ocr", "--help"])
     expect(help.status).toBe(0)
     const text = help.stdout.replace(/\x1b\[[0-9;]*m/g, "")
-    expect(text).toContain("$ ocr [--server URL] [--out DIR] [--json] [--local] [--concurrency N] [--token TOKEN] <file|dir>...")
-    for (const fact of ["(default http://127.0.0.1:8080)", "(default: the current folder)", "(default 4)", "(default: INFERD_API_TOKEN, else none)", "EXIT CODES"]) {
+    expect(text).toContain("$ ocr [--server URL] [--out DIR] [--json] [--local] [--concurrency N] [--token TOKEN] [--format json | text | hocr | tsv | pdf] [--lang LANGS] <file|dir>...")
+    for (const fact of ["(default http://127.0.0.1:8080)", "(default: the current folder)", "(default 4)", "(default: INFERD_API_TOKEN, else none)", "(default json)", "(default eng;", "EXIT CODES"]) {
       expect(text).toContain(fact)
     }
     for (const code of ["0", "1", "2", "3", "4"]) expect(text).toMatch(new RegExp(`\\n\\s*${code}\\n\\s+\\S`))
