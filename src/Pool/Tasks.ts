@@ -78,7 +78,7 @@ export const inspect = (document: Uint8Array) => {
 
 export interface FaceOptions {
   readonly model: FaceModel
-  readonly threshold: number
+  readonly minScore: number
   readonly embed: boolean
 }
 
