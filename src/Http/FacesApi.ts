@@ -15,7 +15,7 @@ import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/Po
 import {
   FACE_DEFAULTS, FaceBox, FaceModel, ImageTooLarge, ImageUndecodable, InferenceFailed, Landmarks, ModelUnavailable
 } from "../Workers/Protocol.js"
-import { Accepted } from "./JobsApi.js"
+import { Accepted } from "./Accepted.js"
 import * as Media from "./Media.js"
 import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
@@ -72,14 +72,14 @@ export const Detection = Schema.Struct({
   height: Schema.Number,
   faces: Schema.Array(DetectedFace),
   durationMs: Schema.Number
-})
+}).annotations({ identifier: "Detection" })
 
 export const Embedding = Schema.Struct({
   width: Schema.Number,
   height: Schema.Number,
   faces: Schema.Array(Schema.Struct({ ...DetectedFace.fields, embedding: Schema.Array(Schema.Number) })),
   durationMs: Schema.Number
-})
+}).annotations({ identifier: "Embedding" })
 
 /** `a` and `b` are the faces compared (the largest of each image). */
 export const Verification = Schema.Struct({
@@ -88,18 +88,18 @@ export const Verification = Schema.Struct({
   threshold: Schema.Number,
   a: DetectedFace,
   b: DetectedFace
-})
+}).annotations({ identifier: "Verification" })
 
 export const Identification = Schema.Struct({
   threshold: Schema.Number,
   faces: Schema.Array(Schema.Struct({ ...DetectedFace.fields, match: Schema.NullOr(Match) }))
-})
+}).annotations({ identifier: "Identification" })
 
 /** The person enrolled, and the face used from each photo (`field` names the upload). */
 export const Enrolment = Schema.Struct({
   ...PersonSummary.fields,
   faces: Schema.Array(Schema.Struct({ field: Schema.String, ...DetectedFace.fields }))
-})
+}).annotations({ identifier: "Enrolment" })
 
 const image = Media.uploadBody(Media.image)
 

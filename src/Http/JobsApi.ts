@@ -7,16 +7,15 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Job, JobFinished, JobKind, JobList, JobNotFound, JobsUnavailable, JobState } from "../Jobs/Job.js"
+import { JobFinished, JobKind, JobNotFound, JobsUnavailable, JobState } from "../Jobs/Job.js"
 import { AudioTooLong, AudioUndecodable, ImageTooLarge, ImageUndecodable } from "../Workers/Protocol.js"
+import { Accepted } from "./Accepted.js"
+import { JobView, JobViewList } from "./JobView.js"
 import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
 export { JobNotFound }
 
-export const Accepted = Schema.Struct({ id: Schema.String, state: Schema.String, location: Schema.String }).annotations(
-  HttpApiSchema.annotations({ status: 202 })
-)
 
 const JobId = Schema.Struct({ id: Schema.String })
 
@@ -58,10 +57,10 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       .annotate(OpenApi.Summary, "Start a job: the body and options are what the synchronous endpoint of `kind` takes")
   )
   .add(
-    HttpApiEndpoint.get("list", "/v1/jobs").setUrlParams(ListParams).addSuccess(JobList)
+    HttpApiEndpoint.get("list", "/v1/jobs").setUrlParams(ListParams).addSuccess(JobViewList)
       .annotate(OpenApi.Summary, "Jobs, newest first, a page at a time")
   )
-  .add(HttpApiEndpoint.get("get", "/v1/jobs/:id").setPath(JobId).addSuccess(Job).addError(JobNotFound))
+  .add(HttpApiEndpoint.get("get", "/v1/jobs/:id").setPath(JobId).addSuccess(JobView).addError(JobNotFound))
   .add(
     HttpApiEndpoint.get("events", "/v1/jobs/:id/events").setPath(JobId)
       .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }))
@@ -69,7 +68,7 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       .annotate(OpenApi.Summary, "The job's changes as Server-Sent Events (`event: job`), until it ends")
   )
   .add(
-    HttpApiEndpoint.del("cancel", "/v1/jobs/:id").setPath(JobId).addSuccess(Job).addError(JobNotFound).addError(JobFinished)
+    HttpApiEndpoint.del("cancel", "/v1/jobs/:id").setPath(JobId).addSuccess(JobView).addError(JobNotFound).addError(JobFinished)
       .annotate(OpenApi.Summary, "Cancel a job: queued, it never runs; running, it stops")
   )
   .addError(JobsUnavailable)

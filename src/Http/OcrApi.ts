@@ -7,7 +7,7 @@ import { Schema } from "effect"
 import { JobsUnavailable } from "../Jobs/Job.js"
 import { OcrResult, TooManyPages, UnknownLanguage } from "../Layers/OcrDocument.js"
 import { DocumentUnreadable, ImageTooLarge, ImageUndecodable, InferenceFailed } from "../Workers/Protocol.js"
-import { Accepted } from "./JobsApi.js"
+import { Accepted } from "./Accepted.js"
 import * as Media from "./Media.js"
 import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
@@ -39,7 +39,7 @@ export const OcrParams = Schema.Struct({
   async: Schema.optional(Query.async)
 })
 
-export const Languages = Schema.Struct({ languages: Schema.Array(Schema.String), default: Schema.String })
+export const Languages = Schema.Struct({ languages: Schema.Array(Schema.String), default: Schema.String }).annotations({ identifier: "Languages" })
 
 export class OcrApi extends HttpApiGroup.make("ocr")
   .add(

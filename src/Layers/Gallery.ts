@@ -29,7 +29,7 @@ export class GalleryStorageFailed extends Schema.TaggedError<GalleryStorageFaile
 ) {}
 
 /** A person as the API shows them: how many photos they were enrolled from, and when. */
-export const PersonSummary = Schema.Struct({ personId: Schema.String, photos: Schema.Number, enrolledAt: Schema.String })
+export const PersonSummary = Schema.Struct({ personId: Schema.String, photos: Schema.Number, enrolledAt: Schema.String }).annotations({ identifier: "PersonSummary" })
 export type PersonSummary = typeof PersonSummary.Type
 
 export const Match = Schema.Struct({ personId: Schema.String, similarity: Schema.Number })
