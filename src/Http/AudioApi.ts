@@ -37,7 +37,7 @@ export const AnalyzeParams = Schema.Struct({
 export class AudioApi extends HttpApiGroup.make("audio")
   .add(
     HttpApiEndpoint.post("analyze", "/v1/audio/analyze").setUrlParams(AnalyzeParams).addSuccess(AudioAnalysis).addSuccess(Accepted)
-      .annotateContext(Media.uploadBody(Media.audio))
+      .annotateContext(Media.uploadBody([Media.audio]))
       .annotate(OpenApi.Summary, "Find the speech in an audio file, and its levels")
   )
   .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)

@@ -10,7 +10,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { JobsUnavailable } from "../Jobs/Job.js"
-import { GalleryStorageFailed, InvalidPersonId, Match, PersonNotFound, PersonSummary } from "../Layers/Gallery.js"
+import { GalleryStorageFailed, InvalidPersonId, Match, PersonNotFound, PersonSummary, PERSON_ID } from "../Layers/Gallery.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import {
   FACE_DEFAULTS, FaceBox, FaceModel, ImageTooLarge, ImageUndecodable, InferenceFailed, Landmarks, ModelUnavailable
@@ -101,7 +101,7 @@ export const Enrolment = Schema.Struct({
   faces: Schema.Array(Schema.Struct({ field: Schema.String, ...DetectedFace.fields }))
 }).annotations({ identifier: "Enrolment" })
 
-const image = Media.uploadBody(Media.image)
+const image = Media.uploadBody([Media.image])
 
 export class FacesApi extends HttpApiGroup.make("faces")
   .add(
@@ -114,7 +114,7 @@ export class FacesApi extends HttpApiGroup.make("faces")
   )
   .add(
     HttpApiEndpoint.post("verify", "/v1/faces/verify").setUrlParams(MatchParams).addSuccess(Verification).addError(NoFace)
-      .annotateContext(Media.uploadBody(Media.image, ["a", "b"]))
+      .annotateContext(Media.uploadBody([Media.image], { fields: ["a", "b"], raw: false }))
       .annotate(OpenApi.Summary, "Whether the largest faces of images a and b are the same person")
   )
   .add(
@@ -126,12 +126,15 @@ export class FacesApi extends HttpApiGroup.make("faces")
   .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed).addError(JobsUnavailable)
 {}
 
-const Person = Schema.Struct({ personId: Schema.String })
+// The id is checked by the gallery (InvalidPersonId); the document states the same rule.
+const Person = Schema.Struct({
+  personId: Schema.String.annotations({ jsonSchema: { type: "string", pattern: PERSON_ID.source }, description: "1 to 64 of letters, digits, ., _ and -" })
+})
 
 export class GalleryApi extends HttpApiGroup.make("gallery")
   .add(
     HttpApiEndpoint.put("enroll", "/v1/gallery/:personId").setPath(Person).setUrlParams(EnrollParams).addSuccess(Enrolment)
-      .annotateContext(Media.uploadBody(Media.image, ["file"]))
+      .annotateContext(Media.uploadBody([Media.image], { several: true }))
       .annotate(
         OpenApi.Description,
         "Enrolls a person from one or more photos (the raw body, or any number of multipart files), replacing earlier ones; one embedding is kept per photo. A photo must show one face, unless `face=largest` says to take the largest."

@@ -11,6 +11,7 @@ import { JobFinished, JobKind, JobNotFound, JobsUnavailable, JobState } from "..
 import { AudioTooLong, AudioUndecodable, ImageTooLarge, ImageUndecodable } from "../Workers/Protocol.js"
 import { Accepted } from "./Accepted.js"
 import { JobView, JobViewList } from "./JobView.js"
+import * as Media from "./Media.js"
 import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
@@ -55,6 +56,7 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
       .addError(ImageUndecodable).addError(ImageTooLarge).addError(AudioUndecodable).addError(AudioTooLong)
       .annotate(OpenApi.Summary, "Start a job: the body and options are what the synchronous endpoint of `kind` takes")
+      .annotateContext(Media.uploadBody([Media.document, Media.audio]))
   )
   .add(
     HttpApiEndpoint.get("list", "/v1/jobs").setUrlParams(ListParams).addSuccess(JobViewList)
@@ -63,7 +65,10 @@ export class JobsApi extends HttpApiGroup.make("jobs")
   .add(HttpApiEndpoint.get("get", "/v1/jobs/:id").setPath(JobId).addSuccess(JobView).addError(JobNotFound))
   .add(
     HttpApiEndpoint.get("events", "/v1/jobs/:id/events").setPath(JobId)
-      .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }))
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }).annotations({
+        description: "Server-Sent Events: each is `event: job` with a `data:` line holding the job as `GET /v1/jobs/{id}` answers it (the `Job` schema); the stream ends with the job",
+        examples: ["event: job\ndata: {\"id\":\"0b6f5f42-6c1e-4d8e-9a57-3f1c2d4e5a6b\",\"kind\":\"ocr\",\"state\":\"running\",\"progress\":0.5,…}\n\n"]
+      }))
       .addError(JobNotFound)
       .annotate(OpenApi.Summary, "The job's changes as Server-Sent Events (`event: job`), until it ends")
   )

@@ -44,7 +44,7 @@ export const Languages = Schema.Struct({ languages: Schema.Array(Schema.String),
 export class OcrApi extends HttpApiGroup.make("ocr")
   .add(
     HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(OcrParams).addSuccess(OcrResult).addSuccess(Accepted)
-      .annotateContext(Media.uploadBody(Media.document))
+      .annotateContext(Media.uploadBody([Media.document]))
       .annotate(OpenApi.Summary, "Read the text of an image or a PDF, every page of it")
       .annotate(OpenApi.Description, "`?format=text|hocr|tsv|pdf` answers `text/plain`, hOCR (`application/xhtml+xml`), TSV with tesseract's header row, or a searchable PDF instead of JSON.")
       .addError(TooManyPages).addError(UnknownLanguage).addError(DocumentUnreadable)
