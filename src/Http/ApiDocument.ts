@@ -33,11 +33,14 @@ const withoutDecodeError = (response: Json) => {
   }
 }
 
-/** A parameter's example, from what its schema says: its default, first choice or least value. */
+/**
+ * A parameter's example, from what its schema says: its own example, its default or first choice. Never its
+ * least value: /docs prefills the example, and `timeoutMs=1` or `dpi=36` is no request anyone means to send.
+ */
 const parameterExample = (parameter: Json) => {
   const schema = Predicate.isRecord(parameter["schema"]) ? parameter["schema"] : {}
-  const example = schema["default"] ?? (Array.isArray(schema["enum"]) ? schema["enum"][0] : undefined) ??
-    (schema["type"] === "integer" || schema["type"] === "number" ? schema["minimum"] : undefined)
+  const example = (Array.isArray(schema["examples"]) ? schema["examples"][0] : undefined) ?? schema["default"] ??
+    (Array.isArray(schema["enum"]) ? schema["enum"][0] : undefined)
   if (example !== undefined && parameter["example"] === undefined) parameter["example"] = example
 }
 

@@ -14,7 +14,7 @@ import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Uploa
 
 const param = (fallback: number, min: number, max: number, integer: boolean, description: string) =>
   Schema.optionalWith(
-    (integer ? Query.integer : Query.number)({ min, max, description: `${description} (default ${fallback})` }),
+    (integer ? Query.integer : Query.number)({ min, max, example: fallback, description: `${description} (default ${fallback})` }),
     { default: () => fallback }
   )
 

@@ -10,7 +10,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { JobsUnavailable } from "../Jobs/Job.js"
-import { GalleryStorageFailed, InvalidPersonId, Match, PersonNotFound, PersonSummary, PERSON_ID } from "../Layers/Gallery.js"
+import { DEFAULT_THRESHOLD, GalleryStorageFailed, InvalidPersonId, Match, PersonNotFound, PersonSummary, PERSON_ID } from "../Layers/Gallery.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import {
   FACE_DEFAULTS, FaceBox, FaceModel, ImageTooLarge, ImageUndecodable, InferenceFailed, Landmarks, ModelUnavailable
@@ -44,7 +44,7 @@ export const DetectParams = Schema.Struct({
   model: Schema.optionalWith(Query.literal(FaceModel.literals, "accurate (the default): YuNet at 640 pixels on the image's longer side; fast: at 384"), {
     default: () => FACE_DEFAULTS.model
   }),
-  minScore: Schema.optionalWith(Query.number({ min: 0, max: 1, description: `the detector score a face must reach (default ${FACE_DEFAULTS.minScore})` }), {
+  minScore: Schema.optionalWith(Query.number({ min: 0, max: 1, example: FACE_DEFAULTS.minScore, description: `the detector score a face must reach (default ${FACE_DEFAULTS.minScore})` }), {
     default: () => FACE_DEFAULTS.minScore
   }),
   timeoutMs: Schema.optional(Query.timeoutMs),
@@ -55,7 +55,7 @@ export const DetectParams = Schema.Struct({
 /** Verify and identify also take `threshold`: the cosine similarity for a match (default `INFERD_FACE_MATCH_THRESHOLD`). */
 export const MatchParams = Schema.Struct({
   ...DetectParams.fields,
-  threshold: Schema.optional(Query.number({ min: 0, max: 1, description: "the cosine similarity for a match (default INFERD_FACE_MATCH_THRESHOLD)" }))
+  threshold: Schema.optional(Query.number({ min: 0, max: 1, example: DEFAULT_THRESHOLD, description: `the cosine similarity for a match (default INFERD_FACE_MATCH_THRESHOLD, ${DEFAULT_THRESHOLD} unless set)` }))
 })
 
 /** Which face of an enrolment photo: `only` (default: a photo with several is refused) or `largest`. */

@@ -44,7 +44,7 @@ export const SubmitParams = Schema.Struct({
 
 export const ListParams = Schema.Struct({
   state: Schema.optional(Query.literal(JobState.literals, "only jobs in this state")),
-  limit: Schema.optionalWith(Query.integer({ min: 1, max: 1000, description: "jobs per page (default 100)" }), { default: () => 100 }),
+  limit: Schema.optionalWith(Query.integer({ min: 1, max: 1000, example: 100, description: "jobs per page (default 100)" }), { default: () => 100 }),
   cursor: Schema.optional(Schema.String.annotations({ description: "`next` from the previous page" }))
 })
 

@@ -31,8 +31,8 @@ const Lang = Schema.transform(
 
 export const OcrParams = Schema.Struct({
   lang: Schema.optionalWith(Lang, { default: () => "eng" }),
-  psm: Schema.optional(Query.integer({ min: 0, max: 13, description: "tesseract's page segmentation mode (tesseract.js's own when absent)" })),
-  dpi: Schema.optionalWith(Query.integer({ min: 36, max: 600, description: "what PDF pages are rendered at (default 300)" }), { default: () => 300 }),
+  psm: Schema.optional(Query.integer({ min: 0, max: 13, example: 3, description: "tesseract's page segmentation mode (tesseract.js's own when absent)" })),
+  dpi: Schema.optionalWith(Query.integer({ min: 36, max: 600, example: 300, description: "what PDF pages are rendered at (default 300)" }), { default: () => 300 }),
   ocr: Schema.optionalWith(Query.literal(["auto", "force"], "auto: a PDF page that carries text answers from its text layer; force: OCR every page"), { default: () => "auto" as const }),
   format: Schema.optionalWith(Query.literal(["json", "text", "hocr", "tsv", "pdf"], "the answer's format (default json)"), { default: () => "json" as const }),
   timeoutMs: Schema.optional(Query.timeoutMs),
