@@ -5,7 +5,7 @@
  * a record the API could not describe is a bug of ours, never a body that contradicts the document.
  */
 import { Effect, Schema } from "effect"
-import { AudioOptions, FaceOptions, type Job, JobState, OcrOptions, PoisonJob } from "../Jobs/Job.js"
+import { AudioOptions, FaceOptions, type Job, JobState, JobStranded, OcrOptions, PoisonJob } from "../Jobs/Job.js"
 import { OcrResult, TooManyPages } from "../Layers/OcrDocument.js"
 import { TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import {
@@ -19,7 +19,7 @@ const OtherError = Schema.Struct({ _tag: Schema.String, message: Schema.String }
 /** What a job can end with: its task's own errors, the pool's, the engine's, or (last) any other tag. */
 export const JobFailure = Schema.Union(
   ImageUndecodable, ImageTooLarge, DocumentUnreadable, TooManyPages, InferenceFailed, ModelUnavailable,
-  AudioUndecodable, AudioTooLong, TaskTimeout, WorkerCrashed, PoisonJob, OtherError
+  AudioUndecodable, AudioTooLong, TaskTimeout, WorkerCrashed, PoisonJob, JobStranded, OtherError
 ).annotations({ identifier: "JobFailure" })
 
 const common = {

@@ -151,7 +151,7 @@ export const layer = Layer.scoped(Jobs, Effect.gen(function*() {
   const unstrand = Effect.gen(function*() {
     for (const job of yield* table.stranded) {
       const error = new JobStranded({ message: `job ${job.id} was left running on ${job.runner ?? "no runner"} after its message was answered`, runner: job.runner })
-      if (yield* table.fail(job.id, { _tag: error._tag, message: error.message })) {
+      if (yield* table.fail(job.id, { ...error, _tag: error._tag, message: error.message })) {
         yield* Effect.logWarning("job failed").pipe(Effect.annotateLogs({ job: job.id, error: error._tag, attempts: job.attempts, runner }))
       }
     }

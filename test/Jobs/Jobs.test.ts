@@ -137,6 +137,8 @@ describe("Jobs (embedded engine, pool double)", () => {
         yield* loop.runNow
         const stranded = yield* ended(job.id)
         assert.deepStrictEqual([stranded.state, stranded.error?._tag], ["failed", "JobStranded"])
+        // The error keeps its details: which runner the job was left on.
+        assert.deepStrictEqual(stranded.error && "runner" in stranded.error ? stranded.error.runner : "no runner kept", stranded.runner)
         assert.strictEqual((yield* loop.status).failures, 0)
       }).pipe(Effect.provide(engine(pool.layer, { INFERD_DATA_DIR: dir })))
     }), 60_000)
