@@ -13,6 +13,8 @@ import { WorkerPool } from "../Pool/WorkerPool.js"
 import { OcrResult } from "../Workers/Protocol.js"
 import * as Loop from "./Loop.js"
 import { Loops } from "./Loops.js"
+import * as AtomicFile from "../AtomicFile.js"
+import * as SharedConfig from "../Layers/SharedConfig.js"
 
 /** `<inbox>/outbox/<file>.json`: the OCR result, the source's name and when it was done. */
 export const InboxResult = Schema.extend(OcrResult, Schema.Struct({ file: Schema.String, processedAt: Schema.String }))
@@ -60,7 +62,7 @@ export const config = Config.all({
   /** `INFERD_INBOX_INTERVAL`: time between scans (default 5 s). */
   interval: Config.duration("INFERD_INBOX_INTERVAL").pipe(Config.withDefault(Duration.seconds(5)), Config.withDescription("time between inbox scans")),
   /** `INFERD_MAX_BODY`: the HTTP upload limit (default 20 MiB), so the inbox takes no file HTTP would refuse. */
-  maxBytes: Config.integer("INFERD_MAX_BODY").pipe(Config.withDefault(20 * 1024 * 1024))
+  maxBytes: SharedConfig.maxBody
 })
 
 const now = Effect.map(DateTime.now, DateTime.formatIso)
@@ -79,14 +81,9 @@ export const makeScanner = (options: ScannerOptions) =>
     const seen = yield* Ref.make(new Map<string, string>())
     const started = yield* Ref.make(false)
 
+    const atomic = yield* AtomicFile.make
     const writeAtomically = (target: string, value: unknown) =>
-      Effect.gen(function*() {
-        const temp = path.join(tmp, path.basename(target))
-        const file = yield* fs.open(temp, { flag: "w" })
-        yield* file.writeAll(new TextEncoder().encode(JSON.stringify(value, null, 2)))
-        yield* file.sync
-        yield* fs.rename(temp, target)
-      }).pipe(Effect.scoped)
+      atomic.writeBytes(target, path.join(tmp, path.basename(target)), new TextEncoder().encode(JSON.stringify(value, null, 2)))
 
     const giveUp = (name: string, _tag: string, message: string) =>
       Effect.gen(function*() {

@@ -4,9 +4,10 @@
  * Calls are synchronous and short (one row), so they run inline rather than on a thread.
  */
 import Database from "better-sqlite3"
-import { Config, Context, Effect, Layer, Option, Schema } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import { mkdirSync } from "node:fs"
 import * as path from "node:path"
+import * as SharedConfig from "./SharedConfig.js"
 
 export const JobKind = Schema.Literal("ocr", "faces.detect", "audio.analyze")
 export type JobKind = typeof JobKind.Type
@@ -129,5 +130,5 @@ export const make = (file: string) =>
 /** `INFERD_DATA_DIR` (default `./var`): the store is `<dir>/jobs.db`. */
 export const layer = Layer.scoped(
   JobStore,
-  Effect.flatMap(Config.string("INFERD_DATA_DIR").pipe(Config.withDefault("./var")), (dir) => make(path.resolve(dir, "jobs.db")))
+  Effect.flatMap(SharedConfig.dataDir, (dir) => make(path.resolve(dir, "jobs.db")))
 )

@@ -21,8 +21,7 @@ const make = () => {
     poolWorkers: new Gauge({ name: "inferd_pool_workers", help: "Worker slots by state (size, ready, busy)", labelNames: ["state"], registers }),
     poolQueued: new Gauge({ name: "inferd_pool_queued_tasks", help: "Tasks waiting for a worker", registers }),
     poolRestarts: new Gauge({ name: "inferd_pool_worker_restarts", help: "Workers replaced since start (crashes, deadlines, recycling)", registers }),
-    poolMessageTasks: new Histogram({ name: "inferd_pool_message_tasks", help: "Tasks per message to a worker: 1 alone, more when short tasks are batched", buckets: [1, 2, 4, 8, 16, 32, 64], registers }),
-    poolTimeouts: new Counter({ name: "inferd_pool_task_timeouts_total", help: "Tasks answered TaskTimeout: past their caller's deadline or the server's (INFERD_TASK_TIMEOUT, which replaces the worker)", registers }),
+    poolTimeouts: new Counter({ name: "inferd_pool_task_timeouts_total", help: "Tasks that overran INFERD_TASK_TIMEOUT (their worker was replaced); a caller's own shorter deadline is not counted", registers }),
     loopRuns: new Gauge({ name: "inferd_loop_runs", help: "Background loop runs since start", labelNames: ["loop"], registers }),
     loopFailures: new Gauge({ name: "inferd_loop_failures", help: "Background loop failed runs since start", labelNames: ["loop"], registers }),
     loopState: new Gauge({ name: "inferd_loop_state", help: "1 for each loop's current state", labelNames: ["loop", "state"], registers })

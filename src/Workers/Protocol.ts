@@ -1,10 +1,11 @@
 /**
  * The worker protocol: every request that crosses the thread boundary, its result and its failures.
- * Both sides import this file, so a change here is a change on both sides at once.
+ * Both sides import this file, so a change here is a change on both sides at once: the thread decodes each
+ * request with its class and answers through its `success` and `failure` schemas; the pool's main side sends
+ * each request's encoded form (`typeof Ocr.Encoded`) and decodes the answer with the same two schemas.
  */
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Transferable from "@effect/platform/Transferable"
-import { WorkerError } from "@effect/platform/WorkerError"
 import { Schema } from "effect"
 
 /** The image could not be decoded (corrupt, truncated, not an image at all). */
@@ -72,11 +73,7 @@ export class AudioTooLong extends Schema.TaggedError<AudioTooLong>()(
   HttpApiSchema.annotations({ status: 413 })
 ) {}
 
-/**
- * A platform `WorkerError` (the thread died) arrives through the request's failure schema, so each request's
- * failure union carries it; otherwise the caller gets a ParseError instead (see research/effect-platform.md §1).
- */
-const ImageFailures = Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, WorkerError)
+const ImageFailures = Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed)
 
 /** OCR one image (one page of it: default the first). The bytes are transferred to the worker, not copied. */
 export class Ocr extends Schema.TaggedRequest<Ocr>()("Ocr", {
@@ -109,7 +106,7 @@ export type FaceModel = typeof FaceModel.Type
 
 /** Detect faces (boxes in original, upright image pixels), optionally with an embedding per face. */
 export class FaceDetect extends Schema.TaggedRequest<FaceDetect>()("FaceDetect", {
-  failure: Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, ModelUnavailable, WorkerError),
+  failure: Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, ModelUnavailable),
   success: FaceDetectResult,
   payload: {
     image: Transferable.Uint8Array,
@@ -144,21 +141,21 @@ export type VadOptions = typeof VadOptions.Type
 
 /** Decode audio, mix to mono, resample to 16 kHz, find speech with Silero VAD and measure levels. */
 export class AudioAnalyze extends Schema.TaggedRequest<AudioAnalyze>()("AudioAnalyze", {
-  failure: Schema.Union(AudioUndecodable, AudioTooLong, InferenceFailed, ModelUnavailable, WorkerError),
+  failure: Schema.Union(AudioUndecodable, AudioTooLong, InferenceFailed, ModelUnavailable),
   success: AudioAnalysis,
   payload: { audio: Transferable.Uint8Array, vad: VadOptions }
 }) {}
 
 /** Load the worker's engines and run one small page, so the first real request does not pay the WASM tier-up. */
 export class Warmup extends Schema.TaggedRequest<Warmup>()("Warmup", {
-  failure: Schema.Union(InferenceFailed, WorkerError),
+  failure: InferenceFailed,
   success: Schema.Struct({ durationMs: Schema.Number }),
   payload: {}
 }) {}
 
 /** A trivial round trip, for measuring dispatch overhead; with `data`, the cost of moving a payload in. */
 export class Echo extends Schema.TaggedRequest<Echo>()("Echo", {
-  failure: WorkerError,
+  failure: Schema.Never,
   success: Schema.Struct({ n: Schema.Number, bytes: Schema.Number }),
   payload: { n: Schema.Number, data: Schema.optional(Transferable.Uint8Array) }
 }) {}
@@ -168,43 +165,13 @@ export class Echo extends Schema.TaggedRequest<Echo>()("Echo", {
  * do, so tests and checks can drive crash recovery and deadlines through the real pool.
  */
 export class Fault extends Schema.TaggedRequest<Fault>()("Fault", {
-  failure: WorkerError,
+  failure: Schema.Never,
   success: Schema.Struct({ kind: Schema.String }),
   payload: { kind: Schema.Literal("crash", "exit", "hang", "oom") }
 }) {}
 
-/** Every request a caller can send on its own, and so also inside a Batch. */
-export const BatchItem = Schema.Union(Ocr, FaceDetect, AudioAnalyze, Warmup, Echo, Fault)
-export type BatchItem = typeof BatchItem.Type
-
-/** The caller's span context `[traceId, spanId, sampled]`, so each item's worker span joins its own trace. */
-export const TraceContext = Schema.Tuple(Schema.String, Schema.String, Schema.Boolean)
-export type TraceContext = typeof TraceContext.Type
-
-/**
- * One item's answer in a Batch: its success or failure encoded by its own request's schemas, or a defect.
- * Not an encoded Exit: decoding a Cause builds its schemas anew on every call, which cost more than the task.
- */
-export const BatchAnswer = Schema.Union(
-  Schema.TaggedStruct("Success", { value: Schema.Unknown }),
-  Schema.TaggedStruct("Failure", { error: Schema.Unknown }),
-  Schema.TaggedStruct("Defect", { defect: Schema.Defect })
-)
-export type BatchAnswer = typeof BatchAnswer.Type
-
-/**
- * Several short requests in one message, run one after another: a round trip through the platform costs
- * about 150 µs, far more than a small task itself, so the pool sends its queue of cheap tasks together.
- * The caller that sent an item decodes its answer with that request's schemas, which keeps results typed.
- */
-export class Batch extends Schema.TaggedRequest<Batch>()("Batch", {
-  failure: WorkerError,
-  /** `elapsedMs`: the worker's own time on the items, which is how the pool learns what is short. */
-  success: Schema.Struct({ answers: Schema.Array(BatchAnswer), elapsedMs: Schema.Number }),
-  payload: { items: Schema.Array(BatchItem), traces: Schema.Array(Schema.NullOr(TraceContext)) }
-}) {}
-
-export const WorkerRequest = Schema.Union(...BatchItem.members, Batch)
+/** Every request the pool sends a worker. */
+export const WorkerRequest = Schema.Union(Ocr, FaceDetect, AudioAnalyze, Warmup, Echo, Fault)
 export type WorkerRequest = typeof WorkerRequest.Type
 
 /** Settings the main thread hands each worker through `workerData` (a respawned thread gets them again). */
