@@ -8,7 +8,8 @@
 import type { Exit } from "effect"
 import type { PoolError } from "./PoolErrors.js"
 import type { Task } from "./Tasks.js"
-import type { Answer, TraceContext } from "./WorkerThread.js"
+import type { TraceContext, WorkerRequest } from "../Workers/Protocol.js"
+import type { Answer } from "./WorkerThread.js"
 
 /** A worker's answer, for the task to read. */
 export type Answered = Exclude<Answer, { _tag: "Ended" }>
@@ -18,7 +19,7 @@ export type Reply = Exit.Exit<Answered, PoolError>
 
 export interface Submission {
   readonly kind: string
-  readonly request: unknown
+  readonly request: typeof WorkerRequest.Encoded
   readonly transfers: ReadonlyArray<ArrayBufferLike>
   readonly pipelined: boolean
   /** See Task.unsendable: checked again when the task is sent, since a queued input may be moved meanwhile. */

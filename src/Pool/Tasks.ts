@@ -2,8 +2,7 @@
  * The tasks callers hand to `WorkerPool.submit`, one per protocol request, named for metrics. Each carries its
  * request in the encoded form the thread decodes, the buffers it moves there, and how to read its answer.
  */
-import { WorkerError } from "@effect/platform/WorkerError"
-import { Cause, Effect, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { AudioAnalyze, Echo, FaceDetect, type FaceModel, Fault, Ocr, type VadOptions, Warmup, type WorkerRequest } from "../Workers/Protocol.js"
 import type { Answer } from "./WorkerThread.js"
 
@@ -39,12 +38,12 @@ const reader = <A, SI, E, FI>(request: { readonly success: Schema.Schema<A, SI>;
       case "Failure":
         return Effect.flatMap(Effect.orDie(failure(answer.error)), Effect.fail)
       case "Defect":
-        return Effect.flatMap(Effect.orDie(defect(answer.cause)), (cause) => Effect.die(Cause.squash(cause)))
+        return Effect.flatMap(Effect.orDie(defect(answer.defect)), Effect.die)
     }
   }
 }
 
-const defect = Schema.decodeUnknown(WorkerError.Cause)
+const defect = Schema.decodeUnknown(Schema.Defect)
 
 /** The task of a request class: its result and its typed failure. */
 type TaskOf<R extends { readonly success: Schema.Schema.All; readonly failure: Schema.Schema.All }> = Task<Schema.Schema.Type<R["success"]>, Schema.Schema.Type<R["failure"]>>

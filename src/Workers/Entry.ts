@@ -2,20 +2,16 @@
  * The worker thread's entry: serves the protocol with engines that live as long as the thread. Settings come
  * through `workerData`, so the thread has them before its first message.
  */
-// Subpath imports: the packages' barrels load the HTTP stack too, which a worker thread never uses and
-// which would slow every worker's start.
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
-import * as WorkerRunner from "@effect/platform/WorkerRunner"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Exit, Layer, ManagedRuntime, Schema } from "effect"
 import * as os from "node:os"
-import { workerData } from "node:worker_threads"
+import { parentPort, workerData } from "node:worker_threads"
+import * as Tracing from "../Telemetry/Tracing.js"
 import * as Audio from "./Audio.js"
 import * as Faces from "./Faces.js"
-import * as Tracing from "../Telemetry/Tracing.js"
 import { inject } from "./Fault.js"
 import * as Ocr from "./Ocr.js"
-import { type AudioAnalyze, type Echo, type FaceDetect, type Ocr as OcrRequest, WorkerRequest, WorkerSettings } from "./Protocol.js"
+import { type WorkerRequest, WorkerSettings } from "./Protocol.js"
+import * as Runner from "./Runner.js"
 
 const settings = Schema.decodeUnknownSync(WorkerSettings)(workerData)
 
@@ -23,34 +19,45 @@ const settings = Schema.decodeUnknownSync(WorkerSettings)(workerData)
 // thread), and the threads it starts (tesseract's, libvips', onnxruntime's) inherit it.
 if (settings.niceness > 0) os.setPriority(0, settings.niceness)
 
-// Each span is a child of the caller's: the pool sends the span context with the request.
-const ocr = (request: OcrRequest) =>
-  Effect.flatMap(Ocr.OcrEngine, (engine) => engine.recognize(request.image, request.page)).pipe(Effect.withSpan("worker.ocr"))
-const faces = ({ image, ...options }: FaceDetect) =>
-  Effect.flatMap(Faces.FaceEngine, (engine) => engine.detect(image, options)).pipe(Effect.withSpan("worker.faces"))
-const audio = (request: AudioAnalyze) =>
-  Effect.flatMap(Audio.AudioEngine, (engine) => engine.analyze(request.audio, request.vad)).pipe(Effect.withSpan("worker.audio"))
 const warmup = Effect.gen(function*() {
   const engine = yield* Ocr.OcrEngine
   const start = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
   yield* engine.warmup
   return { durationMs: (yield* Effect.clockWith((clock) => clock.currentTimeMillis)) - start }
 })
-const echo = (request: Echo) => Effect.succeed({ n: request.n, bytes: request.data?.byteLength ?? 0 })
 
-const Handlers = WorkerRunner.layerSerialized(WorkerRequest, {
-  Ocr: ocr,
-  FaceDetect: faces,
-  AudioAnalyze: audio,
-  Warmup: () => warmup,
-  Echo: echo,
-  Fault: (request) => inject(request.kind)
-})
+type Engines = Ocr.OcrEngine | Faces.FaceEngine | Audio.AudioEngine
 
-const Engines = Layer.mergeAll(Ocr.layer(settings), Faces.layer(settings), Audio.layer(settings))
+// Each span is a child of the caller's: the pool sends the span context with the request.
+const handle = (request: WorkerRequest): Effect.Effect<Runner.Answer, never, Engines> => {
+  switch (request._tag) {
+    case "Ocr":
+      return Runner.answer(request, Effect.flatMap(Ocr.OcrEngine, (engine) => engine.recognize(request.image, request.page)).pipe(Effect.withSpan("worker.ocr")), request.image)
+    case "FaceDetect": {
+      const { image, ...options } = request
+      return Runner.answer(request, Effect.flatMap(Faces.FaceEngine, (engine) => engine.detect(image, options)).pipe(Effect.withSpan("worker.faces")), image)
+    }
+    case "AudioAnalyze":
+      return Runner.answer(request, Effect.flatMap(Audio.AudioEngine, (engine) => engine.analyze(request.audio, request.vad)).pipe(Effect.withSpan("worker.audio")), request.audio)
+    case "Warmup":
+      return Runner.answer(request, warmup)
+    case "Echo":
+      return Runner.answer(request, Effect.succeed({ n: request.n, bytes: request.data?.byteLength ?? 0 }), request.data)
+    case "Fault":
+      return Runner.answer(request, inject(request.kind))
+  }
+}
 
-WorkerRunner.launch(
-  Handlers.pipe(Layer.provide(Engines), Layer.provide(NodeWorkerRunner.layer), Layer.provide(Tracing.layer("inferd-worker")))
-).pipe(
-  NodeRuntime.runMain({ disablePrettyLogger: true, disableErrorReporting: false })
+// Engines are created on first use and released when the thread is asked to close.
+const runtime = ManagedRuntime.make(
+  Layer.mergeAll(Ocr.layer(settings), Faces.layer(settings), Audio.layer(settings)).pipe(Layer.provide(Tracing.layer("inferd-worker")))
 )
+const port = parentPort
+// Not a worker thread: there is no one to serve.
+if (port === null) process.exit(2)
+runtime.runCallback(runtime.runtimeEffect, {
+  onExit: (exit) => {
+    if (Exit.isFailure(exit)) return process.exit(1)
+    Runner.serve(port, exit.value, handle, () => runtime.runCallback(runtime.disposeEffect, { onExit: () => process.exit(0) }))
+  }
+})

@@ -1,8 +1,9 @@
 /**
- * The worker protocol: every request that crosses the thread boundary, its result and its failures.
- * Both sides import this file, so a change here is a change on both sides at once: the thread decodes each
- * request with its class and answers through its `success` and `failure` schemas; the pool's main side sends
- * each request's encoded form (`typeof Ocr.Encoded`) and decodes the answer with the same two schemas.
+ * The worker protocol: every request that crosses the thread boundary, its result and its failures, and the
+ * messages that carry them (ToWorker, FromWorker). Both sides import this file, so a change here is a change
+ * on both sides at once: the pool's main side sends each request's encoded form (`typeof Ocr.Encoded`), the
+ * thread decodes it with its class and answers through its `success` and `failure` schemas, and the main side
+ * decodes the answer with the same two.
  */
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Transferable from "@effect/platform/Transferable"
@@ -173,6 +174,21 @@ export class Fault extends Schema.TaggedRequest<Fault>()("Fault", {
 /** Every request the pool sends a worker. */
 export const WorkerRequest = Schema.Union(Ocr, FaceDetect, AudioAnalyze, Warmup, Echo, Fault)
 export type WorkerRequest = typeof WorkerRequest.Type
+
+/** The caller's span context `[traceId, spanId, sampled]`, so the thread's spans join the caller's trace. */
+export type TraceContext = readonly [traceId: string, spanId: string, sampled: boolean]
+
+/**
+ * Main thread → worker thread: a request in its encoded form under an id of the sender's choosing, with the
+ * buffers it carries transferred; or `"close"`, after which the thread releases its engines and ends.
+ */
+export type ToWorker = readonly [id: number, request: typeof WorkerRequest.Encoded, trace: TraceContext | undefined] | "close"
+
+/**
+ * Worker thread → main thread: `"ready"` once, then one answer per request, encoded by that request's own
+ * schemas: 0 its success, 1 its failure, 2 a defect (as `Schema.Defect` encodes it).
+ */
+export type FromWorker = "ready" | readonly [id: number, kind: 0 | 1 | 2, value: unknown]
 
 /** Settings the main thread hands each worker through `workerData` (a respawned thread gets them again). */
 export const WorkerSettings = Schema.Struct({
