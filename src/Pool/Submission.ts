@@ -11,11 +11,8 @@ import type { Task } from "./Tasks.js"
 import type { TraceContext, WorkerRequest } from "../Workers/Protocol.js"
 import type { Answer } from "./WorkerThread.js"
 
-/** A worker's answer, for the task to read. */
-export type Answered = Exclude<Answer, { _tag: "Ended" }>
-
-/** What the caller gets: a worker's answer, or the pool's own error instead of one. */
-export type Reply = Exit.Exit<Answered, PoolError>
+/** What the caller gets: its worker's answer, for its task to read, or the pool's own error instead of one. */
+export type Reply = Exit.Exit<Answer, PoolError>
 
 export interface Submission {
   readonly kind: string
@@ -31,7 +28,7 @@ export interface Submission {
   /** The caller's deadline, then the server's: one timer at a time. */
   timer: ReturnType<typeof setTimeout> | undefined
   /** Whether the caller was answered or left: past that, what the task does reaches nobody. */
-  readonly settled: () => boolean
+  readonly answered: () => boolean
   /** Answers the caller, unless it was answered already or left. */
   readonly answer: (reply: Reply) => void
   /** The caller left: nobody is answered any more. */
@@ -44,7 +41,7 @@ export interface SubmissionOptions {
 }
 
 export const make = <A, E>(task: Task<A, E>, options: SubmissionOptions, send: (reply: Reply) => void): Submission => {
-  let settled = false
+  let answered = false
   return {
     kind: task.kind,
     request: task.request,
@@ -55,14 +52,14 @@ export const make = <A, E>(task: Task<A, E>, options: SubmissionOptions, send: (
     bytes: options.bytes,
     state: "queued",
     timer: undefined,
-    settled: () => settled,
+    answered: () => answered,
     answer: (reply) => {
-      if (settled) return
-      settled = true
+      if (answered) return
+      answered = true
       send(reply)
     },
     forget: () => {
-      settled = true
+      answered = true
     }
   }
 }

@@ -24,14 +24,14 @@ export interface Task<A, E> {
   /** A reason the request cannot be sent (its input already transferred), checked before it is queued. */
   readonly unsendable: () => string | undefined
   /** The result or the typed failure out of the thread's answer; an answer that does not decode is a defect. */
-  readonly read: (answer: Exclude<Answer, { _tag: "Ended" }>) => Effect.Effect<A, E>
+  readonly read: (answer: Answer) => Effect.Effect<A, E>
 }
 
 /** How the answers to one kind of request are read, with that request's own schemas. */
 const reader = <A, SI, E, FI>(request: { readonly success: Schema.Schema<A, SI>; readonly failure: Schema.Schema<E, FI> }) => {
   const success = Schema.decodeUnknown(request.success)
   const failure = Schema.decodeUnknown(request.failure)
-  return (answer: Exclude<Answer, { _tag: "Ended" }>): Effect.Effect<A, E> => {
+  return (answer: Answer): Effect.Effect<A, E> => {
     switch (answer._tag) {
       case "Success":
         return Effect.orDie(success(answer.value))
@@ -64,15 +64,12 @@ const fresh = (bytes: Uint8Array) => () =>
 
 const always = () => undefined
 
-/** OCR one image (one page of a multi-page one). The bytes are transferred: `image` is detached here once sent. */
-export const ocr = (image: Uint8Array, page?: number): TaskOf<typeof Ocr> => ({
-  kind: "ocr",
-  request: { _tag: "Ocr", image, page },
-  transfers: [image.buffer],
-  pipelined: true,
-  unsendable: fresh(image),
-  read: readOcr
-})
+/** A task whose input is `bytes`, transferred to the worker: `bytes` is detached here once it is sent. */
+const carrying = <A, E>(kind: string, request: typeof WorkerRequest.Encoded, bytes: Uint8Array, read: (answer: Answer) => Effect.Effect<A, E>, pipelined = false): Task<A, E> =>
+  ({ kind, request, transfers: [bytes.buffer], pipelined, unsendable: fresh(bytes), read })
+
+/** OCR one image (one page of a multi-page one). */
+export const ocr = (image: Uint8Array, page?: number): TaskOf<typeof Ocr> => carrying("ocr", { _tag: "Ocr", image, page }, image, readOcr, true)
 
 export interface FaceOptions {
   readonly model: FaceModel
@@ -80,25 +77,13 @@ export interface FaceOptions {
   readonly embed: boolean
 }
 
-/** Detect faces, optionally with embeddings. The bytes are transferred. */
-export const detectFaces = (image: Uint8Array, options: FaceOptions): TaskOf<typeof FaceDetect> => ({
-  kind: options.embed ? "faces.embed" : "faces.detect",
-  request: { _tag: "FaceDetect", image, model: options.model, threshold: options.threshold, embed: options.embed },
-  transfers: [image.buffer],
-  pipelined: false,
-  unsendable: fresh(image),
-  read: readFaces
-})
+/** Detect faces, optionally with embeddings. */
+export const detectFaces = (image: Uint8Array, options: FaceOptions): TaskOf<typeof FaceDetect> =>
+  carrying(options.embed ? "faces.embed" : "faces.detect", { _tag: "FaceDetect", image, model: options.model, threshold: options.threshold, embed: options.embed }, image, readFaces)
 
-/** Decode and analyse audio (speech segments, levels). The bytes are transferred. */
-export const analyzeAudio = (audio: Uint8Array, vad: VadOptions): TaskOf<typeof AudioAnalyze> => ({
-  kind: "audio.analyze",
-  request: { _tag: "AudioAnalyze", audio, vad },
-  transfers: [audio.buffer],
-  pipelined: false,
-  unsendable: fresh(audio),
-  read: readAudio
-})
+/** Decode and analyse audio (speech segments, levels). */
+export const analyzeAudio = (audio: Uint8Array, vad: VadOptions): TaskOf<typeof AudioAnalyze> =>
+  carrying("audio.analyze", { _tag: "AudioAnalyze", audio, vad }, audio, readAudio)
 
 /** Creates the worker's OCR engine and reads one small page: a worker takes traffic only after it. */
 export const warmup = (): TaskOf<typeof Warmup> => ({
@@ -110,15 +95,11 @@ export const warmup = (): TaskOf<typeof Warmup> => ({
   read: readWarmup
 })
 
-/** A trivial round trip, for measuring dispatch overhead; `data` (transferred) measures moving a payload. */
-export const echo = (n: number, data?: Uint8Array): TaskOf<typeof Echo> => ({
-  kind: "echo",
-  request: { _tag: "Echo", n, data },
-  transfers: data === undefined ? [] : [data.buffer],
-  pipelined: false,
-  unsendable: data === undefined ? always : fresh(data),
-  read: readEcho
-})
+/** A trivial round trip, for measuring dispatch overhead; `data` measures moving a payload. */
+export const echo = (n: number, data?: Uint8Array): TaskOf<typeof Echo> =>
+  data === undefined
+    ? { kind: "echo", request: { _tag: "Echo", n }, transfers: [], pipelined: false, unsendable: always, read: readEcho }
+    : carrying("echo", { _tag: "Echo", n, data }, data, readEcho)
 
 /** Makes a worker crash, exit, hang or run out of memory (fault injection; see Protocol's `Fault`). */
 export const fault = (kind: Fault["kind"]): TaskOf<typeof Fault> => ({

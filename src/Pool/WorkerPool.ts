@@ -17,6 +17,7 @@ import * as Submission from "./Submission.js"
 import type { Task } from "./Tasks.js"
 import * as TaskQueue from "./TaskQueue.js"
 import * as WorkerSlot from "./WorkerSlot.js"
+import type { Answer } from "./WorkerThread.js"
 
 export interface SubmitOptions {
   /** HTTP requests are `interactive` (the default) and go ahead of `background` loop work. */
@@ -134,7 +135,7 @@ export const make = (options: PoolOptions.PoolOptions) =>
     // dispatching a small task.
     const enqueue = <A, E>(task: Task<A, E>, submitOptions?: SubmitOptions) =>
       Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (parent) =>
-        Effect.async<Submission.Answered, PoolError>((resume) => {
+        Effect.async<Answer, PoolError>((resume) => {
           if (draining) return resume(Effect.fail(new ShuttingDown({ message: "inferd is shutting down and takes no new tasks" })))
           const problem = task.unsendable()
           if (problem !== undefined) return resume(Effect.dieMessage(problem))

@@ -64,7 +64,7 @@ export const make = (index: number, options: PoolOptions, events: SlotEvents, co
     return false
   }
 
-  const finish = (task: Submission, answer: WorkerThread.Answer) => {
+  const finish = (task: Submission, answer: WorkerThread.Answer | WorkerThread.Ended) => {
     running.delete(task)
     task.state = "done"
     clearTimeout(task.timer)
@@ -116,7 +116,7 @@ export const make = (index: number, options: PoolOptions, events: SlotEvents, co
   /** Sends one task and waits for its answer, for the warm-up. */
   const call = <A, E>(thread: WorkerThread.WorkerThread, task: Tasks.Task<A, E>) =>
     Effect.flatMap(
-      Effect.async<Exclude<WorkerThread.Answer, { _tag: "Ended" }>, WorkerThread.ThreadStartFailed>((resume) =>
+      Effect.async<WorkerThread.Answer, WorkerThread.ThreadStartFailed>((resume) =>
         thread.send(task.request, task.transfers, undefined, (answer) =>
           resume(answer._tag === "Ended" ? Effect.fail(new WorkerThread.ThreadStartFailed({ message: `the worker thread ended: ${answer.reason}` })) : Effect.succeed(answer)))
       ),

@@ -9,12 +9,17 @@ import { Data, Deferred, Effect, Exit, type Scope } from "effect"
 import { Worker as Thread } from "node:worker_threads"
 import type { FromWorker, ToWorker, TraceContext, WorkerRequest, WorkerSettings } from "../Workers/Protocol.js"
 
-/** A thread's answer to one request, still encoded; `Ended` when the thread ended first. */
+/** A thread's answer to one request, still encoded by the request's schemas. */
 export type Answer =
   | { readonly _tag: "Success"; readonly value: unknown }
   | { readonly _tag: "Failure"; readonly error: unknown }
   | { readonly _tag: "Defect"; readonly defect: unknown }
-  | { readonly _tag: "Ended"; readonly reason: string }
+
+/** What a request whose thread ended before answering gets instead. */
+export interface Ended {
+  readonly _tag: "Ended"
+  readonly reason: string
+}
 
 export interface WorkerThread {
   readonly threadId: number
@@ -22,7 +27,7 @@ export interface WorkerThread {
    * Sends one request, moving `transfers` to the thread; `onAnswer` runs once. Throws what `postMessage`
    * throws (a buffer that was already transferred).
    */
-  readonly send: (request: typeof WorkerRequest.Encoded, transfers: ReadonlyArray<ArrayBufferLike>, trace: TraceContext | undefined, onAnswer: (answer: Answer) => void) => void
+  readonly send: (request: typeof WorkerRequest.Encoded, transfers: ReadonlyArray<ArrayBufferLike>, trace: TraceContext | undefined, onAnswer: (answer: Answer | Ended) => void) => void
   /** Stops the thread at once, whatever it runs (CPU-bound work cannot be interrupted from outside). */
   readonly terminate: () => void
   /** Completes, with why, when the thread has ended. */
@@ -58,7 +63,7 @@ export const spawn = (options: ThreadOptions): Effect.Effect<WorkerThread, Threa
       Effect.sync(() => new Thread(entry(), { workerData: options.settings, resourceLimits: { maxOldGenerationSizeMb: options.heapMb } })),
       (thread) => close(thread, ended, options.closeTimeoutMs)
     )
-    const pending = new Map<number, (answer: Answer) => void>()
+    const pending = new Map<number, (answer: Answer | Ended) => void>()
     let nextId = 0
     let error: string | undefined
 

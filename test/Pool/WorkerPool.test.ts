@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Schedule, Scope } from "effect"
+import { Cause, Chunk, Duration, Effect, Exit, Fiber, Schedule, Scope } from "effect"
 import { readFileSync } from "node:fs"
 import * as Tasks from "../../src/Pool/Tasks.js"
 import * as PoolOptions from "../../src/Pool/PoolOptions.js"
 import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
+import * as WorkerSlot from "../../src/Pool/WorkerSlot.js"
 
 const image = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url)))
 
@@ -167,6 +168,16 @@ describe("WorkerPool (real worker threads, real tesseract.js)", () => {
       yield* Fiber.interruptAll([running, queued])
     })), 120_000)
 
+  it.live("a worker that cannot warm up is retried, with the reason in its stats, and never takes a task", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* WorkerPool.make(options({ size: 1, settings: WorkerSettings.forTests({ tesseractLangPath: "/nonexistent/tessdata" }) }))
+      const failing = yield* pool.stats.pipe(Effect.filterOrFail((s) => s.restarts >= 2, () => "not retried yet"), Effect.retry(Schedule.spaced("50 millis")), Effect.timeout("60 seconds"))
+      assert.deepInclude(failing, { ready: 0, busy: 0 })
+      assert.match(failing.lastStartError ?? "", /tesseract/)
+      const queued = yield* pool.submit(Tasks.echo(1), { timeout: "200 millis" }).pipe(Effect.flip)
+      assert.strictEqual(queued._tag, "TaskTimeout")
+    })), 120_000)
+
   it.live("closing the scope stops every thread; busy ones after the grace period", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
@@ -184,6 +195,13 @@ describe("WorkerPool (real worker threads, real tesseract.js)", () => {
       const late = yield* pool.submit(Tasks.echo(3)).pipe(Effect.flip)
       assert.strictEqual(late._tag, "ShuttingDown")
     }), 120_000)
+})
+
+describe("WorkerSlot.startBackoff", () => {
+  it("waits 0.5 s, doubling, at most 30 s between starts", () => {
+    const delays = Effect.runSync(Schedule.run(Schedule.delays(WorkerSlot.startBackoff), 0, Array.from({ length: 10 }, (_, i) => i)))
+    assert.deepStrictEqual(Chunk.toReadonlyArray(delays).map(Duration.toMillis), [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000])
+  })
 })
 
 describe("PoolOptions.sizeFor", () => {
