@@ -8,6 +8,13 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 export const root = fileURLToPath(new URL("..", import.meta.url))
+/**
+ * The Node that `npm run bench` runs each benchmark on: INFERD_NODE when set (its daemons and workers run on it
+ * too, since they start from `process.execPath`), else this one. Its node_modules must be built for it.
+ */
+export const benchNode = process.env.INFERD_NODE || process.execPath
+/** Where results land: BENCH_RESULTS, else bench/results.json (one file per Node when comparing Nodes). */
+export const resultsFile = process.env.BENCH_RESULTS || `${root}/bench/results.json`
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 export const pct = (xs, p) => { const s = xs.slice().sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] }
 export const median = (xs) => pct(xs, 0.5)
@@ -16,10 +23,9 @@ export const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: 
 export const fmt = (s, digits = 1) => `${s.median.toFixed(digits)} [${s.min.toFixed(digits)}–${s.max.toFixed(digits)}]`
 
 export const save = (key, value) => {
-  const file = `${root}/bench/results.json`
-  const all = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {}
-  all[key] = { at: new Date().toISOString(), ...value }
-  writeFileSync(file, JSON.stringify(all, null, 2) + "\n")
+  const all = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, "utf8")) : {}
+  all[key] = { at: new Date().toISOString(), node: process.version, ...value }
+  writeFileSync(resultsFile, JSON.stringify(all, null, 2) + "\n")
 }
 
 /** Runs every competitor once per round, in a rotating order, so slow minutes hit them all alike. */
@@ -59,16 +65,29 @@ export const freePort = () =>
 
 /**
  * The built daemon, started as a user would (`bin/inferd.js serve`) on a free port with an inbox of its own,
- * once `/health/ready` answers 200; `env` adds to the environment. It dies with this process.
+ * once `/health/ready` answers 200; `env` adds to the environment. It dies with this process. One that exits
+ * before it is ready (a native module built for another Node, say) throws with the end of its log.
  */
 export const startDaemon = async (env = {}) => {
   const port = await freePort(), base = `http://127.0.0.1:${port}`
   const t0 = Date.now()
   const daemon = reaped(spawn(process.execPath, [join(root, "bin/inferd.js"), "serve"], {
     env: { ...process.env, PORT: String(port), INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-bench-")), ...env },
-    stdio: "ignore"
+    stdio: ["ignore", "pipe", "pipe"]
   }))
-  while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) await sleep(100)
+  // Its log is on stderr, but the error that stops it is reported on stdout.
+  let logTail = ""
+  const keep = (chunk) => { logTail = (logTail + chunk).slice(-4000) }
+  daemon.stdout.on("data", keep)
+  daemon.stderr.on("data", keep)
+  const closed = new Promise((resolve) => daemon.once("close", resolve))
+  while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) {
+    if (daemon.exitCode !== null || daemon.signalCode !== null) {
+      await closed // its last lines, the error among them, may still be in the pipe
+      throw new Error(`the daemon exited before it was ready:\n${logTail}`)
+    }
+    await sleep(100)
+  }
   return { daemon, base, readyMs: Date.now() - t0 }
 }
 

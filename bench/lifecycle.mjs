@@ -19,7 +19,10 @@ const once = async (busy, workers) => {
     stdio: "ignore"
   }))
   const exit = new Promise((r) => child.once("exit", (code) => r(code)))
-  while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) await sleep(20)
+  while (!(await fetch(base + "/health/ready").then((r) => r.ok, () => false))) {
+    if (child.exitCode !== null) throw new Error(`the daemon exited ${child.exitCode} before it was ready`)
+    await sleep(20)
+  }
   const readyMs = performance.now() - t0
   // One page per worker so the engines are loaded, then memory.
   await Promise.all(Array.from({ length: workers }, () => fetch(base + "/v1/ocr", { method: "POST", body: image, headers: { "content-type": "image/png" } }).then((r) => r.arrayBuffer())))

@@ -7,16 +7,16 @@
 import { spawnSync } from "node:child_process"
 import { availableParallelism, cpus } from "node:os"
 import { readFileSync, writeFileSync } from "node:fs"
-import { root, save } from "./lib.mjs"
+import { benchNode, resultsFile, root, save } from "./lib.mjs"
 
 const arg = (k, d) => { const i = process.argv.indexOf("--" + k); return i > 0 ? process.argv[i + 1] : d }
 const sizes = arg("sizes", "1,2,4,8,15").split(",").map(Number).filter((n) => n <= Math.max(1, availableParallelism() - 1) || arg("sizes"))
 const rounds = arg("rounds", "2"), perWorker = Number(arg("pages-per-worker", 4))
 
 const run = (script, args) => {
-  const child = spawnSync(process.execPath, [`${root}/bench/${script}`, ...args], { stdio: "inherit", cwd: root })
+  const child = spawnSync(benchNode, [`${root}/bench/${script}`, ...args], { stdio: "inherit", cwd: root })
   if (child.status !== 0) throw new Error(`${script} ${args.join(" ")} exited ${child.status}`)
-  return JSON.parse(readFileSync(`${root}/bench/results.json`, "utf8"))
+  return JSON.parse(readFileSync(resultsFile, "utf8"))
 }
 
 const rows = []

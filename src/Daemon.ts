@@ -5,6 +5,7 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect, Layer } from "effect"
+import * as Address from "./Http/Address.js"
 import * as CpuLimit from "./Layers/CpuLimit.js"
 import * as Metrics from "./Layers/Metrics.js"
 import * as Tracing from "./Telemetry/Tracing.js"
@@ -17,5 +18,7 @@ export const DaemonLive = FrontendLive.pipe(
   Layer.provideMerge(CpuLimit.layer),
   Layer.provideMerge(Metrics.layer),
   Layer.provideMerge(Tracing.layer("inferd")),
+  // First of all: a daemon that could not listen must not start loops or resume jobs on the data folder.
+  Layer.provideMerge(Layer.effectDiscard(Effect.flatMap(Address.config, Address.check))),
   Layer.provide(NodeContext.layer)
 )

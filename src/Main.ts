@@ -1,21 +1,31 @@
 /**
  * The edge: runs the command line with Node's context; SIGTERM/SIGINT interrupt, finalizers run, exit 0.
- * Client commands end with exit codes scripts can rely on: 1 when some inputs failed, 3 when no daemon answers.
+ * A command's expected failures end as one plain line on stderr and an exit code scripts can rely on
+ * (Client.EXIT_CODES): 1 when some inputs failed, 2 for wrong usage, 3 when no daemon answers, 4 when it
+ * refuses the token.
  */
+import { ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect } from "effect"
 import { run } from "./Cli.js"
 import * as Logging from "./Layers/Logging.js"
 
-const exitWith = (code: number) => Effect.sync(() => {
-  process.exitCode = code
-})
+const exitWith = (code: number, line?: string) =>
+  Effect.zipRight(line === undefined ? Effect.void : Console.error(`inferd: ${line}`), Effect.sync(() => {
+    process.exitCode = code
+  }))
 
 run(process.argv).pipe(
+  // @effect/cli has printed what was wrong with the command line, with the usage.
+  Effect.catchIf(ValidationError.isValidationError, () => exitWith(2)),
   Effect.catchTags({
-    BatchFailed: (error) => Console.error(`${error.failed} of ${error.total} inputs failed`).pipe(Effect.zipRight(exitWith(1))),
-    ServerUnreachable: (error) => Console.error(error.message).pipe(Effect.zipRight(exitWith(3)))
+    BatchFailed: (error) => exitWith(1, error.message),
+    ModelsFetchFailed: (error) => exitWith(1, error.message),
+    PathUnusable: (error) => exitWith(2, error.message),
+    ServerUnreachable: (error) => exitWith(3, error.message),
+    TokenRefused: (error) => exitWith(4, error.message),
+    AddressUnavailable: (error) => exitWith(1, error.message)
   }),
   Effect.provide(NodeContext.layer),
   Effect.provide(Logging.layer),

@@ -17,8 +17,8 @@ import { check, FACE_MODELS, type ModelFile } from "./Layers/Models.js"
 import * as AtomicFile from "./AtomicFile.js"
 import * as SharedConfig from "./Layers/SharedConfig.js"
 
-/** Why one file could not be installed. */
-class FetchProblem extends Data.TaggedError("FetchProblem")<{ readonly message: string }> {}
+/** Why one file could not be installed; `unreachable` names the host when no connection could be made at all. */
+class FetchProblem extends Data.TaggedError("FetchProblem")<{ readonly message: string; readonly unreachable?: string }> {}
 
 /** Some files could not be installed (each is named in the report printed before). */
 export class ModelsFetchFailed extends Data.TaggedError("ModelsFetchFailed")<{ readonly message: string }> {}
@@ -29,6 +29,8 @@ export interface FetchResult {
   readonly result: "installed" | "skipped" | "failed"
   readonly url: string
   readonly detail: string
+  /** The host that could not be reached, when that is why it failed. */
+  readonly unreachable?: string
 }
 
 export interface FetchOptions {
@@ -46,11 +48,11 @@ const urlFor = (model: ModelFile, from: string | undefined) => from === undefine
 /** Streams `url` into `file`, checking size and sha256 as it goes. */
 const download = (client: HttpClient.HttpClient, model: ModelFile, url: string, file: FileSystem.File) =>
   Effect.gen(function*() {
-    const response = yield* HttpClient.filterStatusOk(client).get(url).pipe(Effect.mapError((error) =>
-      new FetchProblem({
-        message: error._tag === "ResponseError" ? `HTTP ${error.response.status} from ${url}` : `cannot reach ${url}: ${error.message}`
-      })
-    ))
+    const response = yield* HttpClient.filterStatusOk(client).get(url).pipe(Effect.mapError((error) => {
+      if (error._tag === "ResponseError") return new FetchProblem({ message: `HTTP ${error.response.status} from ${url}` })
+      const host = URL.canParse(url) ? new URL(url).host : url
+      return new FetchProblem({ message: `cannot reach ${host} (${UndiciClient.unanswered(error)})`, unreachable: host })
+    }))
     const hash = createHash("sha256")
     const bytes = yield* response.stream.pipe(
       Stream.mapError((error) => new FetchProblem({ message: `the download from ${url} broke off: ${error.message}` })),
@@ -73,7 +75,8 @@ const fetchOne = (model: ModelFile, options: FetchOptions) =>
     const path = yield* Path.Path
     const url = urlFor(model, options.from)
     const existing = yield* check(options.dir, model)
-    if (existing.state === "present") return { file: model.file, result: "skipped", url, detail: "already present, sha256 verified" } satisfies FetchResult
+    const skipped: FetchResult = { file: model.file, result: "skipped", url, detail: "already present, sha256 verified" }
+    if (existing.state === "present") return skipped
     const target = path.join(options.dir, model.file)
     const prefix = `${model.file}.download-`
     // Downloads a killed run left behind never had the final name; they are only clutter.
@@ -88,10 +91,17 @@ const fetchOne = (model: ModelFile, options: FetchOptions) =>
       Effect.timeoutFail({ duration: timeout, onTimeout: () => new FetchProblem({ message: `no complete file within ${Duration.format(timeout)}` }) })
     )
     const replaced = existing.state === "invalid" ? ` (replaced a file with ${existing.detail})` : ""
-    return { file: model.file, result: "installed", url, detail: `${model.bytes} bytes, sha256 ${model.sha256}${replaced}` } satisfies FetchResult
+    const installed: FetchResult = { file: model.file, result: "installed", url, detail: `${model.bytes} bytes, sha256 ${model.sha256}${replaced}` }
+    return installed
   }).pipe(
     Effect.catchAll((error) =>
-      Effect.succeed<FetchResult>({ file: model.file, result: "failed", url: urlFor(model, options.from), detail: error.message })
+      Effect.succeed<FetchResult>({
+        file: model.file,
+        result: "failed",
+        url: urlFor(model, options.from),
+        detail: error.message,
+        ...(error._tag === "FetchProblem" && error.unreachable !== undefined ? { unreachable: error.unreachable } : {})
+      })
     )
   )
 
@@ -123,22 +133,25 @@ const dir = Options.directory("dir").pipe(
   Options.withDescription("the models folder (default: INFERD_MODELS_DIR, else ./models)")
 )
 
-const fetch = Command.make("fetch", { from, dir }, ({ dir, from }) =>
+/** `models fetch` on whatever HttpClient is provided (`models` gives it undici's). */
+export const fetch = Command.make("fetch", { from, dir }, ({ dir, from }) =>
   Effect.gen(function*() {
     const results = yield* fetchModels({ dir, from: Option.getOrUndefined(from) })
     for (const r of results) yield* Console.log(`${r.result.padEnd(9)} ${r.file}  ${r.detail}`)
     const failed = results.filter((r) => r.result === "failed")
-    if (failed.length > 0) {
-      return yield* new ModelsFetchFailed({ message: `${failed.length} of ${results.length} model files failed: ${failed.map((r) => r.file).join(", ")}` })
-    }
+    if (failed.length === 0) return
+    const hosts = [...new Set(failed.flatMap((r) => r.unreachable === undefined ? [] : [r.unreachable]))]
+    const hint = hosts.length === 0 || Option.isSome(from)
+      ? ""
+      : `. ${hosts.join(", ")} could not be reached: with no access to it, put the files on a server you can reach and run \`inferd models fetch --from BASE_URL\` (each file is fetched as BASE_URL/<file name>)`
+    return yield* new ModelsFetchFailed({ message: `${failed.length} of ${results.length} model files failed: ${failed.map((r) => r.file).join(", ")}${hint}` })
   })
 ).pipe(
-  Command.withDescription("download the face models (UltraFace, MobileFaceNet), verify their sha256 and install them"),
-  Command.provide(UndiciClient.layer)
+  Command.withDescription("download the face models (UltraFace, MobileFaceNet), verify their sha256 and install them; exit 0 when every file is in place, 1 otherwise")
 )
 
 /** `inferd models …`: the face model files. */
 export const models = Command.make("models").pipe(
   Command.withDescription("manage the face model files"),
-  Command.withSubcommands([fetch])
+  Command.withSubcommands([fetch.pipe(Command.provide(UndiciClient.layer))])
 )

@@ -1,113 +1,207 @@
 /**
  * `inferd ocr|faces|audio <file|dir...>`: sends each input to a running daemon (or, with `--local`, to a worker
- * pool in this process), writes one `<name>.json` per input into `--out`, shows progress on a terminal and
- * prints JSON lines with `--json`. Exit codes: 0 all done, 1 some inputs failed, 3 the server is unreachable.
+ * pool in this process), writes one `<name>.json` per input into `--out` (the input's path below the folder the
+ * inputs share; `ocr --format text|hocr|tsv|pdf` writes `<name>.txt`, `.hocr`, `.tsv`, `.pdf`), shows progress on
+ * a terminal and prints JSON lines with `--json`.
  */
-import { Args, Command, Options } from "@effect/cli"
+import { Args, Command, HelpDoc, Options } from "@effect/cli"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Path from "@effect/platform/Path"
-import { Console, Data, Effect, Layer, Option, Redacted } from "effect"
+import { Array as Arr, Config, Console, Data, Effect, Layer, Option, Predicate, Redacted } from "effect"
 import * as CpuLimit from "../Layers/CpuLimit.js"
 import * as UndiciClient from "../Layers/UndiciClient.js"
+import * as OcrDocument from "../Layers/OcrDocument.js"
 import * as Tasks from "../Pool/Tasks.js"
 import * as WorkerPool from "../Pool/WorkerPool.js"
-import { expand, type Input, type Kind } from "./Inputs.js"
+import { defaultOcrOptions, type OcrFormat } from "../Workers/Protocol.js"
+import { expand, extensions, type Input, type Kind, unusable } from "./Inputs.js"
 import * as Progress from "./Progress.js"
 
-/** Some inputs could not be processed (each is reported; the others were written). */
-export class BatchFailed extends Data.TaggedError("BatchFailed")<{ readonly failed: number; readonly total: number }> {}
+/** Some inputs could not be processed, or a folder held none (each is reported; the others were written). */
+export class BatchFailed extends Data.TaggedError("BatchFailed")<{ readonly message: string }> {}
 
 /** No daemon answers at `--server`. */
 export class ServerUnreachable extends Data.TaggedError("ServerUnreachable")<{ readonly server: string; readonly message: string }> {}
 
+/** The daemon answered 401: no token, or not its token. Nothing further is sent. */
+export class TokenRefused extends Data.TaggedError("TokenRefused")<{ readonly server: string; readonly message: string }> {}
+
 /** One input's failure: the daemon's typed error body, or what went wrong reaching it. */
 class InputFailed extends Data.TaggedError("InputFailed")<{ readonly error: unknown }> {}
 
+/** What the exit codes mean; `--help` shows it and `Main` applies it. */
+export const EXIT_CODES = [
+  ["0", "every input has its result"],
+  ["1", "some inputs failed (each has <name>.error.json), or a folder held no input"],
+  ["2", "wrong usage: a missing argument, an unknown option, a path that does not exist, an --out that is not a folder"],
+  ["3", "no daemon answers at --server"],
+  ["4", "the daemon refused the token (401): set INFERD_API_TOKEN or --token"]
+] as const
+
 const routes: Record<Kind, string> = { ocr: "/v1/ocr", faces: "/v1/faces/detect", audio: "/v1/audio/analyze" }
 
-type Runner = (kind: Kind, bytes: Uint8Array, input: Input) => Effect.Effect<unknown, InputFailed>
+/** How `ocr` reads and writes (`--format`, `--lang`); the other commands answer JSON. */
+export interface Reading {
+  readonly format: OcrFormat
+  readonly lang: string
+}
 
-const remote = (server: string, token: Option.Option<Redacted.Redacted>) =>
+/** An input's answer: JSON, or the bytes of the format asked for. */
+type Answer = { readonly json: unknown } | { readonly bytes: Uint8Array }
+
+type Runner = (kind: Kind, bytes: Uint8Array, input: Input) => Effect.Effect<Answer, InputFailed | TokenRefused>
+
+const remote = (server: string, token: Option.Option<Redacted.Redacted>, reading: Reading) =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     yield* client.get(`${server}/health/live`).pipe(
-      Effect.timeout("5 seconds"),
-      Effect.catchAll((cause) => new ServerUnreachable({ server, message: `no inferd answers at ${server}: ${String(cause)}` }))
+      Effect.mapError(UndiciClient.unanswered),
+      Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "no answer within 5 s" }),
+      Effect.catchAll((why) => new ServerUnreachable({ server, message: `no inferd answers at ${server} (${why})` }))
     )
+    const refused = new TokenRefused({
+      server,
+      message: `${server} answered 401 Unauthorized: ${Option.isSome(token) ? "it refused the token" : "it needs a token"} (set INFERD_API_TOKEN or pass --token)`
+    })
+    const query = `?format=${reading.format}&lang=${encodeURIComponent(reading.lang)}`
     const run: Runner = (kind, bytes, input) =>
-      client.execute(HttpClientRequest.post(`${server}${routes[kind]}`).pipe(
+      client.execute(HttpClientRequest.post(`${server}${routes[kind]}${kind === "ocr" ? query : ""}`).pipe(
         HttpClientRequest.bodyUint8Array(bytes, input.contentType),
         Option.isSome(token) ? HttpClientRequest.bearerToken(Redacted.value(token.value)) : (r) => r
       )).pipe(
-        Effect.flatMap((response) => Effect.map(response.json, (body) => ({ ok: response.status < 400, body }))),
-        Effect.mapError((cause) => new InputFailed({ error: { _tag: "RequestFailed", message: String(cause) } })),
-        Effect.flatMap(({ ok, body }) => ok ? Effect.succeed(body) : Effect.fail(new InputFailed({ error: body })))
+        Effect.flatMap((response) =>
+          Effect.map(response.arrayBuffer, (body) => ({ status: response.status, type: response.headers["content-type"] ?? "", body: new Uint8Array(body) }))),
+        Effect.mapError((error) => new InputFailed({ error: { _tag: "RequestFailed", message: UndiciClient.unanswered(error) } })),
+        Effect.flatMap(({ body, status, type }): Effect.Effect<Answer, InputFailed | TokenRefused> => {
+          const json = (): unknown => type.startsWith("application/json") ? JSON.parse(new TextDecoder().decode(body)) : { _tag: "RequestFailed", message: `HTTP ${status}` }
+          if (status === 401) return Effect.fail(refused)
+          if (status >= 400) return Effect.fail(new InputFailed({ error: json() }))
+          return Effect.succeed(kind === "ocr" && reading.format !== "json" ? { bytes: body } : { json: json() })
+        })
       )
     return run
   })
 
-const local = Effect.gen(function*() {
-  const pool = yield* WorkerPool.WorkerPool
-  const run: Runner = (kind, bytes) => {
-    const task = kind === "ocr"
-      ? Tasks.ocr(bytes)
-      : kind === "faces"
-      ? Tasks.detectFaces(bytes, { model: "accurate", threshold: 0.7, embed: false })
-      : Tasks.analyzeAudio(bytes, { threshold: 0.5, minSpeechMs: 250, minSilenceMs: 100, speechPadMs: 30 })
-    return pool.submit<unknown, unknown>(task).pipe(Effect.mapError((error) => new InputFailed({ error })))
-  }
-  return run
-})
+const local = (reading: Reading) =>
+  Effect.gen(function*() {
+    const pool = yield* WorkerPool.WorkerPool
+    const maxPages = yield* OcrDocument.maxPages
+    const ocr = (bytes: Uint8Array) =>
+      Effect.flatMap(OcrDocument.read(pool, bytes, { maxPages, ocr: { ...defaultOcrOptions, ...reading } }), (read): Effect.Effect<Answer, unknown> =>
+        reading.format === "json"
+          ? Effect.succeed({ json: read.result })
+          : Effect.map(OcrDocument.output(pool, read, reading.format), ({ body }) => ({ bytes: typeof body === "string" ? new TextEncoder().encode(body) : body })))
+    const run: Runner = (kind, bytes) => {
+      const answer: Effect.Effect<Answer, unknown> = kind === "ocr"
+        ? ocr(bytes)
+        : Effect.map(
+          kind === "faces"
+            ? pool.submit<unknown, unknown>(Tasks.detectFaces(bytes, { model: "accurate", threshold: 0.7, embed: false }))
+            : pool.submit<unknown, unknown>(Tasks.analyzeAudio(bytes, { threshold: 0.5, minSpeechMs: 250, minSilenceMs: 100, speechPadMs: 30 })),
+          (json) => ({ json })
+        )
+      return answer.pipe(Effect.mapError((error) => new InputFailed({ error })))
+    }
+    return run
+  })
 
-const paths = Args.text({ name: "file|dir" }).pipe(Args.atLeast(1))
+const paths = Args.text({ name: "file|dir" }).pipe(Args.atLeast(1), Args.withDescription("files, or folders whose files of the kind are read (not recursively)"))
 const options = {
-  server: Options.text("server").pipe(Options.withDefault("http://127.0.0.1:8080"), Options.withDescription("the daemon to use")),
-  out: Options.text("out").pipe(Options.withDefault("."), Options.withDescription("folder for one <name>.json per input")),
-  json: Options.boolean("json").pipe(Options.withDescription("print one JSON line per input on stdout")),
-  local: Options.boolean("local").pipe(Options.withDescription("run a worker pool in this process instead of calling a daemon")),
-  concurrency: Options.integer("concurrency").pipe(Options.withDefault(4), Options.withDescription("inputs in flight at once")),
-  token: Options.redacted("token").pipe(Options.optional, Options.withDescription("bearer token (INFERD_API_TOKEN of the daemon)"))
+  server: Options.text("server").pipe(Options.withPseudoName("URL"), Options.withDefault("http://127.0.0.1:8080"), Options.withDescription("the daemon to use (default http://127.0.0.1:8080)")),
+  out: Options.text("out").pipe(Options.withPseudoName("DIR"), Options.withDefault("."), Options.withDescription("folder for one <name>.json per input, mirroring the inputs' folders (default: the current folder)")),
+  json: Options.boolean("json").pipe(Options.withDescription("print one JSON line per input on stdout (default: off)")),
+  local: Options.boolean("local").pipe(Options.withDescription("run a worker pool in this process instead of calling a daemon (default: off)")),
+  concurrency: Options.integer("concurrency").pipe(
+    Options.withPseudoName("N"),
+    Options.withDefault(4),
+    Options.filterMap((n) => n >= 1 ? Option.some(n) : Option.none(), "--concurrency must be at least 1"),
+    Options.withDescription("inputs in flight at once (default 4)")
+  ),
+  token: Options.redacted("token").pipe(
+    Options.withPseudoName("TOKEN"),
+    Options.withFallbackConfig(Config.redacted("INFERD_API_TOKEN")),
+    Options.optional,
+    Options.withDescription("bearer token for a daemon started with INFERD_API_TOKEN (default: INFERD_API_TOKEN, else none)")
+  )
 }
 
-const batch = (kind: Kind, run: Runner, inputs: ReadonlyArray<Input>, out: string, json: boolean, concurrency: number) =>
+/** `ocr`'s own options; the other commands have none of them and answer JSON. */
+const reading = {
+  ocr: Options.all({
+    format: Options.choice("format", ["json", "text", "hocr", "tsv", "pdf"]).pipe(
+      Options.withDefault("json" as const),
+      Options.withDescription("what each result is written as: <name>.json, .txt, .hocr, .tsv or a searchable .pdf (default json)")
+    ),
+    lang: Options.text("lang").pipe(Options.withPseudoName("LANGS"), Options.withDefault("eng"), Options.withDescription("the languages to read, joined by + (default eng; see /v1/ocr/languages)"))
+  }),
+  json: Options.none.pipe(Options.map((): Reading => ({ format: "json", lang: "eng" })))
+}
+
+/** `_tag: message` of a typed error body, else the body as JSON: one line either way. */
+const describe = (error: unknown) =>
+  Predicate.hasProperty(error, "_tag") && Predicate.hasProperty(error, "message") ? `${String(error._tag)}: ${String(error.message)}` : JSON.stringify(error)
+
+interface BatchOptions {
+  readonly out: string
+  readonly json: boolean
+  readonly concurrency: number
+  readonly reading: Reading
+}
+
+const batch = (kind: Kind, run: Runner, inputs: ReadonlyArray<Input>, o: BatchOptions) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    yield* fs.makeDirectory(out, { recursive: true })
     const progress = yield* Progress.make(inputs.length)
-    yield* Effect.forEach(inputs, (input) =>
+    const one = (input: Input) =>
       Effect.gen(function*() {
-        const bytes = yield* fs.readFile(input.path)
-        const result = yield* Effect.either(run(kind, bytes, input))
-        const ok = result._tag === "Right"
-        const body = ok ? result.right : result.left.error
-        const target = path.join(out, `${path.basename(input.path)}${ok ? "" : ".error"}.json`)
-        yield* fs.writeFileString(target, JSON.stringify(body, null, 2) + "\n")
-        if (json) yield* Console.log(JSON.stringify({ file: input.path, ok, output: target, [ok ? "result" : "error"]: body }))
-        else if (!ok) yield* Console.error(`${input.path}: ${JSON.stringify(body)}`)
-        yield* progress.tick(ok)
-      }), { concurrency, discard: true })
-    const { done, failed } = yield* progress.summary
-    if (!json) yield* Console.error(`${done - failed} of ${done} done, results in ${out}`)
-    if (failed > 0) return yield* new BatchFailed({ failed, total: done })
+        const result = yield* fs.readFile(input.path).pipe(
+          Effect.mapError((error) => new InputFailed({ error: { _tag: "Unreadable", message: unusable(input.path, error).message } })),
+          Effect.flatMap((bytes) => run(kind, bytes, input)),
+          Effect.map((answer) => ({ ok: true, body: "json" in answer ? answer.json : answer.bytes })),
+          Effect.catchTag("InputFailed", (failure) => Effect.succeed({ ok: false, body: failure.error }))
+        )
+        const extension = kind === "ocr" ? OcrDocument.extensions[o.reading.format] : "json"
+        const target = path.join(o.out, result.ok ? `${input.name}.${extension}` : `${input.name}.error.json`)
+        const contents = result.body instanceof Uint8Array ? result.body : new TextEncoder().encode(JSON.stringify(result.body, null, 2) + "\n")
+        yield* fs.makeDirectory(path.dirname(target), { recursive: true }).pipe(
+          Effect.zipRight(fs.writeFile(target, contents)),
+          Effect.mapError((error) => unusable(target, error))
+        )
+        const shown = result.body instanceof Uint8Array ? undefined : result.body
+        if (o.json) yield* Console.log(JSON.stringify({ file: input.path, ok: result.ok, output: target, [result.ok ? "result" : "error"]: shown }))
+        else if (!result.ok) yield* progress.message(`${input.path}: ${describe(result.body)}`)
+        yield* progress.tick(result.ok)
+      })
+    yield* Effect.forEach(inputs, one, { concurrency: o.concurrency, discard: true }).pipe(Effect.ensuring(progress.close))
+    return yield* progress.summary
   })
 
-const command = (kind: Kind, description: string) =>
-  Command.make(kind, { paths, ...options }, (o) =>
+const command = (kind: Kind, noun: string, description: string, reads: Options.Options<Reading> = reading.json) =>
+  Command.make(kind, { paths, ...options, reading: reads }, (o) =>
     Effect.gen(function*() {
-      const inputs = yield* expand(kind, o.paths)
-      if (o.local) {
-        return yield* Effect.flatMap(local, (run) => batch(kind, run, inputs, o.out, o.json, o.concurrency)).pipe(
-          Effect.provide(WorkerPool.layer.pipe(Layer.provide(CpuLimit.layer)))
-        )
-      }
-      const run = yield* remote(o.server.replace(/\/$/, ""), o.token)
-      return yield* batch(kind, run, inputs, o.out, o.json, o.concurrency)
+      const { emptyFolders, inputs } = yield* expand(kind, o.paths)
+      // Before anything is sent: an --out that cannot be a folder would waste every answer.
+      yield* Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeDirectory(o.out, { recursive: true })).pipe(
+        Effect.mapError((error) => unusable(o.out, error))
+      )
+      for (const folder of emptyFolders) yield* Console.error(`warning: ${folder} holds no ${noun} (${extensions(kind)})`)
+      const run = o.local
+        ? Effect.flatMap(local(o.reading), (runner) => batch(kind, runner, inputs, o)).pipe(Effect.provide(WorkerPool.layer.pipe(Layer.provide(CpuLimit.layer))))
+        : Effect.flatMap(remote(o.server.replace(/\/+$/, ""), o.token, o.reading), (runner) => batch(kind, runner, inputs, o))
+      const { done, failed } = inputs.length === 0 ? { done: 0, failed: 0 } : yield* run
+      if (!o.json && done > 0) yield* Console.error(`${done - failed} of ${done} done, results in ${o.out}`)
+      if (failed > 0) return yield* new BatchFailed({ message: `${failed} of ${done} inputs failed` })
+      if (emptyFolders.length > 0) return yield* new BatchFailed({ message: `no ${noun} in ${emptyFolders.join(", ")}` })
     }).pipe(Effect.provide(UndiciClient.layer))
-  ).pipe(Command.withDescription(description))
+  ).pipe(Command.withDescription(HelpDoc.blocks([
+    HelpDoc.p(description),
+    HelpDoc.h2("EXIT CODES"),
+    HelpDoc.descriptionList(Arr.map(EXIT_CODES, ([code, meaning]) => [HelpDoc.getSpan(HelpDoc.p(code)), HelpDoc.p(meaning)] as const))
+  ])))
 
-export const ocr = command("ocr", "OCR images (files or folders of them)")
-export const faces = command("faces", "detect faces in images (files or folders of them)")
-export const audio = command("audio", "find speech in audio files (files or folders of them)")
+export const ocr = command("ocr", "images or PDFs", "OCR images and PDFs, every page (files or folders of them)", reading.ocr)
+export const faces = command("faces", "images", "detect faces in images (files or folders of them)")
+export const audio = command("audio", "audio files", "find speech in audio files (files or folders of them)")

@@ -4,6 +4,7 @@
  * lets a failure escape: a forked fiber that dies is logged only at Debug level by default, so a dead loop
  * would otherwise stop without a trace.
  */
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Cause, Clock, Data, DateTime, Deferred, Duration, Effect, Exit, FiberHandle, Predicate, Queue, Ref, Schedule, Schema } from "effect"
 import type { Scope } from "effect"
 
@@ -31,15 +32,22 @@ export const LoopStatus = Schema.Struct({
 })
 export type LoopStatus = typeof LoopStatus.Type
 
+/** `runNow` on a paused loop: paused means paused, so it is refused rather than run or silently dropped. */
+export class LoopPaused extends Schema.TaggedError<LoopPaused>()(
+  "LoopPaused",
+  { message: Schema.String, name: Schema.String },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
+
 /**
  * A running loop. Commands are queued and handled between attempts: `pause` during a run takes effect when the run
- * ends (and returns then); `runNow` while paused is ignored (paused means paused); `resume` restarts the interval
- * timer.
+ * ends (and returns then); `runNow` while paused fails with LoopPaused (and one that meets a pause still queued is
+ * dropped); `resume` restarts the interval timer.
  */
 export interface Loop {
   readonly name: string
   readonly status: Effect.Effect<LoopStatus>
-  readonly runNow: Effect.Effect<void>
+  readonly runNow: Effect.Effect<void, LoopPaused>
   readonly pause: Effect.Effect<void>
   readonly resume: Effect.Effect<void>
 }
@@ -199,7 +207,12 @@ export const make = <E>(options: LoopOptions<E>): Effect.Effect<Loop, never, Sco
     return {
       name,
       status: Ref.get(status),
-      runNow: Effect.flatMap(Ref.getAndSet(runRequested, true), (pending) => pending ? Effect.void : send({ _tag: "RunNow" })),
+      runNow: Effect.gen(function*() {
+        if ((yield* Ref.get(status)).state === "paused") {
+          return yield* new LoopPaused({ message: `the loop "${name}" is paused: resume it before running it`, name })
+        }
+        if (!(yield* Ref.getAndSet(runRequested, true))) yield* send({ _tag: "RunNow" })
+      }),
       pause: command("Pause"),
       resume: command("Resume")
     } satisfies Loop

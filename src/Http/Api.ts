@@ -2,19 +2,23 @@
  * The HTTP API: one group per feature. Errors carry their status (HttpApiSchema annotations), so every
  * failure a handler can produce is declared here and answered as a typed JSON body.
  */
-import { HttpApi, HttpApiEndpoint, HttpApiError, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { LoopStatus } from "../Fibers/Loop.js"
+import { LoopPaused, LoopStatus } from "../Fibers/Loop.js"
+import { ClusterStatus } from "../Jobs/Jobs.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import { PoolStats } from "../Pool/WorkerPool.js"
-import { ImageTooLarge, ImageUndecodable, InferenceFailed, OcrResult } from "../Workers/Protocol.js"
+import * as ApiDocument from "./ApiDocument.js"
 import { AudioApi } from "./AudioApi.js"
+import { Authorization } from "./Auth.js"
+import { InternalError, MethodNotAllowed, NotFound } from "./ErrorBoundary.js"
 import { FacesApi, GalleryApi } from "./FacesApi.js"
 import { JobsApi } from "./JobsApi.js"
-import * as Media from "./Media.js"
-import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
+import { KnownOptions } from "./KnownOptions.js"
+import { OcrApi } from "./OcrApi.js"
+import { MalformedRequest } from "./Upload.js"
 
-/** Not ready to take traffic: no worker up yet, or the canary failing. */
+/** Not ready to take traffic: no worker up yet, the canary failing, or the daemon draining after SIGTERM. */
 export class NotReady extends Schema.TaggedError<NotReady>()(
   "NotReady",
   { message: Schema.String, reasons: Schema.Array(Schema.String) },
@@ -36,13 +40,16 @@ export const ModelState = Schema.Struct({
 })
 
 export const Status = Schema.Struct({
-  status: Schema.Literal("ok"),
+  /** `draining` from the moment SIGTERM starts the shutdown. */
+  status: Schema.Literal("ok", "draining"),
   message: Schema.String,
   cpu: Schema.Struct({ cpus: Schema.Number, quota: Schema.NullOr(Schema.Number), source: Schema.String }),
   pool: PoolStats,
   loops: Schema.Array(LoopStatus),
   /** Face models (OCR and voice-activity models ship with the package and are always there). */
-  models: Schema.Array(ModelState)
+  models: Schema.Array(ModelState),
+  /** The jobs engine: embedded (SQLite) or a runner of a PostgreSQL cluster, its runners and the shards it holds. */
+  cluster: ClusterStatus
 })
 
 export const Ready = Schema.Struct({ status: Schema.Literal("ready"), workers: Schema.Number, models: Schema.Array(ModelState) })
@@ -59,30 +66,11 @@ export class SystemApi extends HttpApiGroup.make("system")
   )
 {}
 
-/** `?timeoutMs=`: the task's deadline, capped by `INFERD_TASK_TIMEOUT`. */
-export const TaskParams = Schema.Struct({
-  timeoutMs: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive())),
-  /** `?async=true`: answer 202 with a job (see /v1/jobs) instead of waiting for the result. */
-  async: Schema.optional(Schema.BooleanFromString)
-})
-
-/** OCR; the group's errors are what any endpoint that runs an upload on the pool can answer. */
-export class OcrApi extends HttpApiGroup.make("ocr")
-  .add(
-    HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(TaskParams).addSuccess(OcrResult)
-      .annotateContext(Media.uploadBody(Media.image))
-      .annotate(OpenApi.Summary, "Read the text in an image")
-  )
-  .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
-  .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed)
-  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
-{}
-
 const LoopName = Schema.Struct({ name: Schema.String })
 
 export class LoopsApi extends HttpApiGroup.make("loops")
   .add(HttpApiEndpoint.get("list", "/v1/loops").addSuccess(Schema.Array(LoopStatus)))
-  .add(HttpApiEndpoint.post("run", "/v1/loops/:name/run").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound))
+  .add(HttpApiEndpoint.post("run", "/v1/loops/:name/run").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound).addError(LoopPaused))
   .add(HttpApiEndpoint.post("pause", "/v1/loops/:name/pause").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound))
   .add(HttpApiEndpoint.post("resume", "/v1/loops/:name/resume").setPath(LoopName).addSuccess(LoopStatus).addError(LoopNotFound))
 {}
@@ -93,15 +81,32 @@ export class DebugApi extends HttpApiGroup.make("debug")
     HttpApiEndpoint.post("fault", "/v1/debug/fault")
       .setPayload(Schema.Struct({ kind: Schema.Literal("crash", "exit", "hang", "oom"), timeoutMs: Schema.optional(Schema.Int.pipe(Schema.positive())) }))
       .addSuccess(Schema.Struct({ kind: Schema.String }))
-      .addError(HttpApiError.NotFound)
+      .addError(NotFound)
   )
-  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
 {}
 
-export class Api extends HttpApi.make("inferd").add(SystemApi).add(OcrApi).add(FacesApi).add(GalleryApi).add(AudioApi).add(JobsApi).add(LoopsApi).add(DebugApi)
+/**
+ * Every `/v1` group refuses query options its routes do not take, and, with `INFERD_API_TOKEN` set, requests
+ * without the token (the middleware added last runs first). Errors any route can answer are declared once here.
+ */
+export class Api extends HttpApi.make("inferd")
+  .add(SystemApi)
+  .add(OcrApi.middleware(KnownOptions).middleware(Authorization))
+  .add(FacesApi.middleware(KnownOptions).middleware(Authorization))
+  .add(GalleryApi.middleware(KnownOptions).middleware(Authorization))
+  .add(AudioApi.middleware(KnownOptions).middleware(Authorization))
+  .add(JobsApi.middleware(KnownOptions).middleware(Authorization))
+  .add(LoopsApi.middleware(KnownOptions).middleware(Authorization))
+  .add(DebugApi.middleware(KnownOptions).middleware(Authorization))
+  .addError(MalformedRequest).addError(NotFound).addError(MethodNotAllowed).addError(InternalError)
+  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
   .annotateContext(OpenApi.annotations({
+    transform: ApiDocument.transform,
     title: "inferd",
     version: "0.1.0",
     description: "CPU-heavy ML inference (OCR, faces, audio) over HTTP, on a pool of worker threads. Every error is JSON `{_tag, message, ...}`."
   }))
 {}
+
+/** What any route of the API may fail with: its own errors plus the API-wide ones. */
+export type ApiError = typeof Api extends HttpApi.HttpApi<string, HttpApiGroup.HttpApiGroup.Any, infer E, infer _R> ? E : never

@@ -1,33 +1,43 @@
 /**
- * Bearer-token authentication: with `INFERD_API_TOKEN` set, every `/v1/*` route needs
- * `Authorization: Bearer <token>`; health, status and docs stay open for probes. Tokens are compared in
- * constant time (over SHA-256 digests, so their lengths leak nothing either).
+ * Bearer-token authentication, bound to the routes rather than to URL strings: every `/v1` group carries the
+ * `Authorization` middleware, so whatever spelling of a path the router accepts (`/V1/ocr`, `//v1/ocr`,
+ * `/%761/ocr`), the check runs. With `INFERD_API_TOKEN` unset every request passes; health, status, metrics and
+ * docs never carry it. Tokens are compared in constant time, over SHA-256 digests so their lengths leak nothing.
  */
-import { HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Config, Effect, Option, Redacted } from "effect"
+import { HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
+import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 
-const digest = (value: string) => createHash("sha256").update(value).digest()
+/** The route needs `Authorization: Bearer <INFERD_API_TOKEN>` and the request had none, or another token. */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
+  "Unauthorized",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 401, description: "The bearer token is missing or wrong (with `WWW-Authenticate: Bearer`)" })
+) {}
+
+export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("inferd/Authorization", {
+  failure: Unauthorized,
+  security: {
+    bearer: HttpApiSecurity.bearer.pipe(
+      HttpApiSecurity.annotate(OpenApi.Description, "The value of `INFERD_API_TOKEN`, when the daemon has one")
+    )
+  }
+}) {}
 
 /** `INFERD_API_TOKEN`: a secret; unset (the default) means no authentication. */
 export const token = Config.option(Config.redacted("INFERD_API_TOKEN"))
 
-const matches = (expected: Buffer, header: string | undefined) => {
-  const presented = header?.match(/^Bearer\s+(.+)$/i)?.[1] ?? ""
-  return timingSafeEqual(expected, digest(presented))
-}
+const digest = (value: string) => createHash("sha256").update(value).digest()
 
-const unauthorized = HttpServerResponse.unsafeJson(
-  { _tag: "Unauthorized", message: "this route needs the header `Authorization: Bearer <INFERD_API_TOKEN>`" },
-  { status: 401, headers: { "www-authenticate": "Bearer" } }
-)
+const refused = new Unauthorized({ message: "this route needs the header `Authorization: Bearer <INFERD_API_TOKEN>`" })
 
-/** The middleware for a token, or the identity when none is configured. */
-export const middleware = (secret: Option.Option<Redacted.Redacted>) => {
-  if (Option.isNone(secret)) return HttpMiddleware.make((app) => app)
+/** The check for a configured token, or one that lets everything through. */
+export const make = (secret: Option.Option<Redacted.Redacted>) => {
+  if (Option.isNone(secret)) return Authorization.of({ bearer: () => Effect.void })
   const expected = digest(Redacted.value(secret.value))
-  return HttpMiddleware.make((app) =>
-    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-      request.url.startsWith("/v1/") && !matches(expected, request.headers["authorization"]) ? Effect.succeed(unauthorized) : app)
-  )
+  return Authorization.of({
+    bearer: (presented) => timingSafeEqual(expected, digest(Redacted.value(presented))) ? Effect.void : Effect.fail(refused)
+  })
 }
+
+export const layer = Layer.effect(Authorization, Effect.map(token, make))

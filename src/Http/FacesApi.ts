@@ -9,10 +9,13 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { JobsUnavailable } from "../Jobs/Job.js"
 import { GalleryStorageFailed, InvalidPersonId, Match, PersonNotFound, PersonSummary } from "../Layers/Gallery.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import { FaceBox, FaceModel, ImageTooLarge, ImageUndecodable, InferenceFailed, ModelUnavailable } from "../Workers/Protocol.js"
+import { Accepted } from "./JobsApi.js"
 import * as Media from "./Media.js"
+import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
 /** An uploaded image that had to show a face shows none; `field` names the upload (`a`, `b`, `file`, `body`). */
@@ -25,12 +28,15 @@ export class NoFace extends Schema.TaggedError<NoFace>()(
 /**
  * The query of every endpoint that detects: `threshold` (face score a detection must exceed, 0–1, default
  * 0.7), `model` (`accurate` = UltraFace RFB-640, default; `fast` = RFB-320) and `timeoutMs` (the task's
- * deadline, capped by `INFERD_TASK_TIMEOUT`). Out of range is a 400.
+ * deadline, capped by `INFERD_TASK_TIMEOUT`). Out of range is a 400. `async=true` on detect and embed makes a job;
+ * verify, identify and enrolment answer it with a 400.
  */
 export const DetectParams = Schema.Struct({
-  threshold: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.between(0, 1)), { default: () => 0.7 }),
-  model: Schema.optionalWith(FaceModel, { default: () => "accurate" as const }),
-  timeoutMs: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive()))
+  threshold: Schema.optionalWith(Query.number({ min: 0, max: 1, description: "face score a detection must exceed (default 0.7)" }), { default: () => 0.7 }),
+  model: Schema.optionalWith(Query.literal(FaceModel.literals, "accurate (UltraFace RFB-640, the default) or fast (RFB-320)"), { default: () => "accurate" as const }),
+  timeoutMs: Schema.optional(Query.timeoutMs),
+  /** Detect and embed only; verify, identify and enrolment answer it with a 400. */
+  async: Schema.optional(Query.async)
 })
 
 export const DetectedFace = Schema.Struct({ box: FaceBox, score: Schema.Number })
@@ -59,11 +65,11 @@ const image = Media.uploadBody(Media.image)
 
 export class FacesApi extends HttpApiGroup.make("faces")
   .add(
-    HttpApiEndpoint.post("detect", "/v1/faces/detect").setUrlParams(DetectParams).addSuccess(Detection)
+    HttpApiEndpoint.post("detect", "/v1/faces/detect").setUrlParams(DetectParams).addSuccess(Detection).addSuccess(Accepted)
       .annotateContext(image).annotate(OpenApi.Summary, "Find the faces in an image")
   )
   .add(
-    HttpApiEndpoint.post("embed", "/v1/faces/embed").setUrlParams(DetectParams).addSuccess(Embedding)
+    HttpApiEndpoint.post("embed", "/v1/faces/embed").setUrlParams(DetectParams).addSuccess(Embedding).addSuccess(Accepted)
       .annotateContext(image).annotate(OpenApi.Summary, "Find the faces in an image, each with a 128-number embedding")
   )
   .add(
@@ -77,7 +83,7 @@ export class FacesApi extends HttpApiGroup.make("faces")
   )
   .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
   .addError(ImageUndecodable).addError(ImageTooLarge).addError(InferenceFailed).addError(ModelUnavailable)
-  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed)
+  .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed).addError(JobsUnavailable)
 {}
 
 const Person = Schema.Struct({ personId: Schema.String })

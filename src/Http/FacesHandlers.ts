@@ -2,13 +2,16 @@
  * The faces group's handlers: uploads go to a worker as transferred bytes; the main thread never decodes an
  * image. Verification and identification compare the worker's L2-normalised embeddings by cosine.
  */
-import type { HttpApiBuilder, HttpApiError } from "@effect/platform"
+import type { HttpApiBuilder } from "@effect/platform"
+import type { ApiError } from "./Api.js"
 import { Effect, Either } from "effect"
+import { Jobs } from "../Jobs/Jobs.js"
 import { Gallery } from "../Layers/Gallery.js"
 import * as Tasks from "../Pool/Tasks.js"
 import { WorkerPool, type WorkerPoolService } from "../Pool/WorkerPool.js"
 import type { Face, FaceModel } from "../Workers/Protocol.js"
 import { type FacesApi, NoFace } from "./FacesApi.js"
+import { accepted, asyncNotOffered } from "./JobsHandlers.js"
 import * as Media from "./Media.js"
 import { MalformedRequest, Upload, type UploadedFile } from "./Upload.js"
 
@@ -54,27 +57,34 @@ export const similarity = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) =
 
 /**
  * The group's handlers, for `HttpApiBuilder.group(api, "faces", build)` on any API holding `FacesApi`.
- * Needs WorkerPool, Upload and Gallery (for identification and the match threshold).
+ * Needs WorkerPool, Upload, Gallery (for identification and the match threshold) and Jobs (`?async=true`).
  */
-export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<HttpApiError.HttpApiDecodeError, never, typeof FacesApi>) =>
+export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<ApiError, never, typeof FacesApi>) =>
   Effect.gen(function*() {
     const pool = yield* WorkerPool
     const upload = yield* Upload
     const gallery = yield* Gallery
+    const jobs = yield* Jobs
     const one = (params: Detect, embed: boolean) => Effect.flatMap(upload.one(Media.image), (image) => detect(pool, image, params, embed))
+    const later = (kind: "faces.detect" | "faces.embed", { model, threshold, timeoutMs }: Detect) =>
+      Effect.flatMap(upload.one(Media.image), (image) =>
+        Effect.map(jobs.submit({ kind, options: { model, threshold, timeoutMs } }, image), (job) => accepted(job.id, job.state)))
+    const refuseAsync = (params: { readonly async?: boolean | undefined }, route: string) =>
+      params.async === true ? Effect.fail(asyncNotOffered(route)) : Effect.void
 
     return handlers
       .handle("detect", ({ urlParams }) =>
-        Effect.map(one(urlParams, false), (result) => ({ ...result, faces: result.faces.map(({ box, score }) => ({ box, score })) })).pipe(
+        urlParams.async === true ? later("faces.detect", urlParams) : Effect.map(one(urlParams, false), (result) => ({ ...result, faces: result.faces.map(({ box, score }) => ({ box, score })) })).pipe(
           Effect.withSpan("faces.detect")
         ))
       .handle("embed", ({ urlParams }) =>
-        Effect.map(one(urlParams, true), (result) => ({
+        urlParams.async === true ? later("faces.embed", urlParams) : Effect.map(one(urlParams, true), (result) => ({
           ...result,
           faces: result.faces.map(({ box, embedding, score }) => ({ box, score, embedding: embedding ?? [] }))
         })).pipe(Effect.withSpan("faces.embed")))
       .handle("verify", ({ urlParams }) =>
         Effect.gen(function*() {
+          yield* refuseAsync(urlParams, "POST /v1/faces/verify")
           const files = yield* upload.all(Media.image)
           const [a, b] = ["a", "b"].map((field) => files.find((file) => file.field === field))
           if (a === undefined || b === undefined) {
@@ -86,6 +96,7 @@ export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<HttpApiError.H
         }).pipe(Effect.withSpan("faces.verify")))
       .handle("identify", ({ urlParams }) =>
         Effect.gen(function*() {
+          yield* refuseAsync(urlParams, "POST /v1/faces/identify")
           const result = yield* one(urlParams, true)
           const faces = yield* Effect.forEach(result.faces, ({ box, embedding, score }) =>
             Effect.map(gallery.identify(embedding ?? []), (match) => ({ box, score, match })))

@@ -1,19 +1,18 @@
 /**
- * Async jobs: `POST /v1/jobs?kind=…` takes the same body as the synchronous endpoint of that kind and answers
- * 202 with the job's id and `Location`; `GET /v1/jobs/{id}` is its state, progress and result or typed error;
- * `GET /v1/jobs/{id}/events` streams its changes as Server-Sent Events until it ends.
+ * Async jobs: `POST /v1/jobs?kind=…` takes the same body and options as the synchronous endpoint of that kind
+ * and answers 202 with the job's id and `Location` once the job is stored; `GET /v1/jobs` lists jobs newest
+ * first (`state`, `limit`, `cursor`); `GET /v1/jobs/{id}` is its state, progress, runner, attempts and result
+ * or typed error; `GET /v1/jobs/{id}/events` streams its changes as Server-Sent Events until it ends;
+ * `DELETE /v1/jobs/{id}` cancels it. Any daemon of a cluster answers for any job.
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Job, JobKind } from "../Layers/JobStore.js"
-import { AudioUndecodable, ImageUndecodable } from "../Workers/Protocol.js"
+import { Job, JobFinished, JobKind, JobList, JobNotFound, JobsUnavailable, JobState } from "../Jobs/Job.js"
+import { AudioTooLong, AudioUndecodable, ImageTooLarge, ImageUndecodable } from "../Workers/Protocol.js"
+import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
-export class JobNotFound extends Schema.TaggedError<JobNotFound>()(
-  "JobNotFound",
-  { message: Schema.String, id: Schema.String },
-  HttpApiSchema.annotations({ status: 404 })
-) {}
+export { JobNotFound }
 
 export const Accepted = Schema.Struct({ id: Schema.String, state: Schema.String, location: Schema.String }).annotations(
   HttpApiSchema.annotations({ status: 202 })
@@ -21,20 +20,56 @@ export const Accepted = Schema.Struct({ id: Schema.String, state: Schema.String,
 
 const JobId = Schema.Struct({ id: Schema.String })
 
+const option = (description: string) => Schema.optional(Schema.String.annotations({ description }))
+
+/**
+ * `kind`, and the options of that kind's synchronous endpoint, read by that endpoint's own rules once the kind
+ * is known (JobsHandlers): an option the kind does not take is a 400 naming it.
+ */
+export const SubmitParams = Schema.Struct({
+  kind: Query.literal(JobKind.literals, "what the job does: the synchronous endpoint whose body and options it takes"),
+  timeoutMs: option("every kind: the deadline of each task (each page of a document), as on its endpoint"),
+  lang: option("ocr: languages joined by +, as on /v1/ocr"),
+  psm: option("ocr: page segmentation mode, as on /v1/ocr"),
+  dpi: option("ocr: what PDF pages are rendered at, as on /v1/ocr"),
+  ocr: option("ocr: auto or force, as on /v1/ocr"),
+  format: option("ocr: json only (a job's result is JSON)"),
+  threshold: option("faces.detect, faces.embed, audio.analyze: as on their endpoints"),
+  model: option("faces.detect, faces.embed: accurate or fast"),
+  minSpeechMs: option("audio.analyze: as on /v1/audio/analyze"),
+  minSilenceMs: option("audio.analyze: as on /v1/audio/analyze"),
+  speechPadMs: option("audio.analyze: as on /v1/audio/analyze")
+})
+
+export const ListParams = Schema.Struct({
+  state: Schema.optional(Query.literal(JobState.literals, "only jobs in this state")),
+  limit: Schema.optionalWith(Query.integer({ min: 1, max: 1000, description: "jobs per page (default 100)" }), { default: () => 100 }),
+  cursor: Schema.optional(Schema.String.annotations({ description: "`next` from the previous page" }))
+})
+
 export class JobsApi extends HttpApiGroup.make("jobs")
   .add(
     HttpApiEndpoint.post("submit", "/v1/jobs")
-      .setUrlParams(Schema.Struct({ kind: JobKind }))
+      .setUrlParams(SubmitParams)
       .addSuccess(Accepted)
       .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
-      .addError(ImageUndecodable).addError(AudioUndecodable)
-      .annotate(OpenApi.Summary, "Start a job: the body is what the synchronous endpoint of `kind` takes")
+      .addError(ImageUndecodable).addError(ImageTooLarge).addError(AudioUndecodable).addError(AudioTooLong)
+      .annotate(OpenApi.Summary, "Start a job: the body and options are what the synchronous endpoint of `kind` takes")
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/v1/jobs").setUrlParams(ListParams).addSuccess(JobList)
+      .annotate(OpenApi.Summary, "Jobs, newest first, a page at a time")
   )
   .add(HttpApiEndpoint.get("get", "/v1/jobs/:id").setPath(JobId).addSuccess(Job).addError(JobNotFound))
   .add(
     HttpApiEndpoint.get("events", "/v1/jobs/:id/events").setPath(JobId)
       .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }))
       .addError(JobNotFound)
-      .annotate(OpenApi.Summary, "The job's changes as Server-Sent Events (`event: job`), until it is done or failed")
+      .annotate(OpenApi.Summary, "The job's changes as Server-Sent Events (`event: job`), until it ends")
   )
+  .add(
+    HttpApiEndpoint.del("cancel", "/v1/jobs/:id").setPath(JobId).addSuccess(Job).addError(JobNotFound).addError(JobFinished)
+      .annotate(OpenApi.Summary, "Cancel a job: queued, it never runs; running, it stops")
+  )
+  .addError(JobsUnavailable)
 {}

@@ -1,39 +1,83 @@
 /** The jobs endpoints, and `?async=true` on the synchronous ones, which hands them here. */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { Effect, Option, Stream } from "effect"
-import { Jobs } from "../Fibers/Jobs.js"
-import type { JobKind } from "../Layers/JobStore.js"
+import { Effect, ParseResult, Schema, Stream } from "effect"
+import type { JobKind, JobRequest } from "../Jobs/Job.js"
+import { Jobs } from "../Jobs/Jobs.js"
 import { Api } from "./Api.js"
-import { JobNotFound } from "./JobsApi.js"
+import { AnalyzeParams } from "./AudioApi.js"
+import { DetectParams } from "./FacesApi.js"
+import { OcrParams } from "./OcrApi.js"
 import * as Media from "./Media.js"
-import { Upload } from "./Upload.js"
-
-const contentTypeOf = (kind: JobKind, bytes: Uint8Array) =>
-  (kind === "audio.analyze" ? Media.audio : Media.image).sniff(bytes).pipe(Option.getOrElse(() => "application/octet-stream"))
+import { MalformedRequest, Upload } from "./Upload.js"
 
 /** A job's 202: its id, state and where to follow it. */
 export const accepted = (id: string, state: string) =>
   HttpServerResponse.unsafeJson({ id, state, location: `/v1/jobs/${id}` }, { status: 202, headers: { location: `/v1/jobs/${id}` } })
 
+/** The answer of a route that does not run as a job. */
+export const asyncNotOffered = (route: string) =>
+  new MalformedRequest({ message: `?async=true is not offered on ${route}: it answers at once (jobs run ocr, faces.detect, faces.embed and audio.analyze)` })
+
+/**
+ * A job's result is JSON, kept with the job: the other formats (text, hOCR, TSV, a searchable PDF) are written
+ * from a whole reading with the document at hand, which a job does not keep.
+ */
+export const jsonOnly = (format: string) =>
+  format === "json" ? Effect.void : Effect.fail(new MalformedRequest({
+    message: `format=${format} is answered synchronously only: a job's result is JSON (drop async, or ask for format=json)`,
+    parameter: "format"
+  }))
+
+/** Each kind's options, read as its synchronous endpoint reads them (`?async` aside). */
+const optionsOf = {
+  "ocr": OcrParams.omit("async"),
+  "faces.detect": DetectParams.omit("async"),
+  "faces.embed": DetectParams.omit("async"),
+  "audio.analyze": AnalyzeParams.omit("async")
+} as const
+
+const malformed = (kind: JobKind) => (error: ParseResult.ParseError) => {
+  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const name = issue?.path.join(".") ?? ""
+  return new MalformedRequest({
+    message: issue?._tag === "Unexpected" ? `kind ${kind} takes no option "${name}"` : `?${name} ${issue?.message ?? "is invalid"}`,
+    parameter: name
+  })
+}
+
+const requestOf = (kind: JobKind, given: Readonly<Record<string, string | undefined>>): Effect.Effect<JobRequest, MalformedRequest> => {
+  const params = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined))
+  const decode = <A>(schema: Schema.Schema<A, Readonly<Record<string, string | undefined>>>) =>
+    Effect.mapError(Schema.decodeUnknown(schema, { onExcessProperty: "error" })(params), malformed(kind))
+  switch (kind) {
+    case "ocr":
+      return Effect.map(decode(optionsOf.ocr), (options) => ({ kind, options }))
+    case "faces.detect":
+    case "faces.embed":
+      return Effect.map(decode(optionsOf[kind]), (options) => ({ kind, options }))
+    case "audio.analyze":
+      return Effect.map(decode(optionsOf[kind]), (options) => ({ kind, options }))
+  }
+}
+
 export const layer = HttpApiBuilder.group(Api, "jobs", (handlers) =>
   Effect.gen(function*() {
     const jobs = yield* Jobs
     const upload = yield* Upload
-    const found = (id: string) =>
-      Effect.flatMap(jobs.get(id), Option.match({
-        onNone: () => Effect.fail(new JobNotFound({ message: `no job ${id} (unknown, or expired after INFERD_JOB_TTL)`, id })),
-        onSome: Effect.succeed
-      }))
     return handlers
-      .handle("submit", ({ urlParams }) =>
+      .handle("submit", ({ urlParams: { kind, ...params } }) =>
         Effect.gen(function*() {
-          const bytes = urlParams.kind === "audio.analyze" ? yield* upload.one(Media.audio) : yield* upload.one(Media.image)
-          const job = yield* jobs.submit(urlParams.kind, bytes, contentTypeOf(urlParams.kind, bytes))
+          const request = yield* requestOf(kind, params)
+          if (request.kind === "ocr") yield* jsonOnly(request.options.format)
+          const bytes = kind === "audio.analyze" ? yield* upload.one(Media.audio) : yield* upload.one(kind === "ocr" ? Media.document : Media.image)
+          const job = yield* jobs.submit(request, bytes)
           return accepted(job.id, job.state)
         }))
-      .handle("get", ({ path }) => found(path.id))
+      .handle("list", ({ urlParams }) => jobs.list(urlParams))
+      .handle("get", ({ path }) => jobs.get(path.id))
+      .handle("cancel", ({ path }) => jobs.cancel(path.id))
       .handle("events", ({ path }) =>
-        Effect.map(found(path.id), () =>
+        Effect.map(jobs.get(path.id), () =>
           HttpServerResponse.stream(
             jobs.changes(path.id).pipe(
               Stream.map((job) => `event: job\ndata: ${JSON.stringify(job)}\n\n`),

@@ -4,6 +4,7 @@
  */
 import { OpenApi } from "@effect/platform"
 import { Option } from "effect"
+import { isPdf } from "../Workers/DocumentKind.js"
 import { AudioUndecodable, ImageUndecodable } from "../Workers/Protocol.js"
 
 export interface MediaKind<E> {
@@ -31,6 +32,15 @@ export const image: MediaKind<ImageUndecodable> = {
     ["image/tiff", (b) => ascii(b, 0, 4) === "II*\0" || ascii(b, 0, 4) === "MM\0*"],
     ["image/bmp", (b) => ascii(b, 0, 2) === "BM"]
   ]),
+  undecodable: (message) => new ImageUndecodable({ message })
+}
+
+/** What OCR reads: any image, or a PDF (whose signature may follow up to a kilobyte of anything). */
+export const document: MediaKind<ImageUndecodable> = {
+  noun: "image or PDF",
+  types: [...image.types, "application/pdf"],
+  sniff: (bytes) =>
+    Option.orElse(image.sniff(bytes), () => isPdf(bytes) ? Option.some("application/pdf") : Option.none()),
   undecodable: (message) => new ImageUndecodable({ message })
 }
 

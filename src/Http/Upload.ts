@@ -6,7 +6,7 @@
  */
 import { HttpApiSchema, HttpServerRequest, Multipart } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
-import { Chunk, Config, Context, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Chunk, Config, Context, Effect, FiberRef, Layer, Option, Schema, Stream } from "effect"
 import * as SharedConfig from "../Layers/SharedConfig.js"
 import type { MediaKind } from "./Media.js"
 
@@ -24,12 +24,25 @@ export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaTyp
   HttpApiSchema.annotations({ status: 415 })
 ) {}
 
-/** The request is malformed: an empty body, a broken multipart body, a missing `file` field. */
+/**
+ * The request is malformed: an empty body, a broken multipart body, a missing `file` field, a query option the
+ * route does not take or a value it cannot (`parameter` names it), JSON that does not parse.
+ */
 export class MalformedRequest extends Schema.TaggedError<MalformedRequest>()(
   "MalformedRequest",
-  { message: Schema.String },
+  { message: Schema.String, parameter: Schema.optional(Schema.String) },
   HttpApiSchema.annotations({ status: 400 })
 ) {}
+
+// Multipart framing gets some room beyond the files themselves.
+const slack = 64 * 1024
+
+/**
+ * Raw bodies a client sends without naming the type: `application/octet-stream` (what the docs page's binary
+ * mode and many HTTP clients send) or no Content-Type at all, which RFC 9110 lets a server treat as
+ * octet-stream. The bytes' type is decided by their magic numbers anyway.
+ */
+const untyped = ["application/octet-stream", ""]
 
 /** What reading an upload of a kind whose undecodable error is `E` can fail with. */
 export type UploadError<E> = PayloadTooLarge | UnsupportedMediaType | MalformedRequest | E
@@ -63,31 +76,57 @@ export class Upload extends Context.Tag("inferd/Upload")<Upload, UploadService>(
 const tooLarge = (limit: number) =>
   new PayloadTooLarge({ message: `the upload is over the limit of ${limit} bytes (INFERD_MAX_BODY)`, limit, unit: "bytes" })
 
-/** Concatenates chunks into one fresh buffer, failing as soon as the running total passes the limit. */
-const collect = <E>(stream: Stream.Stream<Uint8Array, E>, limit: number) =>
-  stream.pipe(
-    Stream.mapAccumEffect(0, (total, chunk) =>
-      total + chunk.byteLength > limit ? Effect.fail(tooLarge(limit)) : Effect.succeed([total + chunk.byteLength, chunk] as const)),
-    Stream.runCollect,
-    Effect.map((chunks) => {
-      const out = new Uint8Array(Chunk.reduce(chunks, 0, (n, c) => n + c.byteLength))
-      Chunk.reduce(chunks, 0, (offset, c) => (out.set(c, offset), offset + c.byteLength))
-      return out
-    })
+/** Bytes of request bodies read by this request's fiber, for the access log (a chunked upload declares no length). */
+export const bytesRead = FiberRef.unsafeMake(0)
+
+/**
+ * Concatenates chunks into one fresh buffer, failing once the body is over the limit. The stream is read to
+ * its end (up to `cap` bytes) even then: failing mid-stream would destroy the request and reset the
+ * connection under a client still sending, which would never read the 413.
+ */
+const collect = <E>(stream: Stream.Stream<Uint8Array, E>, limit: number, cap: number) =>
+  Effect.flatMap(
+    Stream.runFoldEffect(stream, { total: 0, chunks: [] as Array<Uint8Array> }, (acc, chunk) => {
+      acc.total += chunk.byteLength
+      if (acc.total > cap) return Effect.fail(tooLarge(limit))
+      if (acc.total <= limit) acc.chunks.push(chunk)
+      return Effect.succeed(acc)
+    }),
+    ({ total, chunks }) => Effect.zipRight(FiberRef.update(bytesRead, (n) => n + total), Effect.suspend(() => {
+      if (total > limit) return Effect.fail(tooLarge(limit))
+      const out = new Uint8Array(total)
+      chunks.reduce((offset, c) => (out.set(c, offset), offset + c.byteLength), 0)
+      return Effect.succeed(out)
+    }))
   )
 
 /**
- * Reads and drops the rest of a body refused for its declared size, so the client, still sending, gets to
- * read the 413 and can reuse the connection. Bodies far over the limit are not worth reading: the server
- * then closes the connection instead (see Server.ts).
+ * Reads and drops the rest of a refused body, so that the client, still sending, gets to read the 413 (a
+ * server that closes while the client writes makes the client's kernel reset the connection, and the answer
+ * is lost) and can reuse the connection. Past `cap` bytes it stops: the server then closes the connection
+ * (see Server.ts). A client waiting for `100 Continue` sends nothing, so there is nothing to drop.
  */
-const discardBody = (request: HttpServerRequest.HttpServerRequest) =>
+const discardBody = (request: HttpServerRequest.HttpServerRequest, cap: number) =>
   Effect.async<void>((resume) => {
     const incoming = NodeHttpServerRequest.toIncomingMessage(request)
-    if (incoming.complete || incoming.destroyed) return resume(Effect.void)
-    const done = () => resume(Effect.void)
-    incoming.once("end", done).once("close", done).once("error", done).resume()
-  }).pipe(Effect.timeout("5 seconds"), Effect.ignore)
+    if (incoming.complete || incoming.destroyed || /100-continue/i.test(incoming.headers.expect ?? "")) return resume(Effect.void)
+    let dropped = 0
+    const onData = (chunk: Buffer) => {
+      dropped += chunk.byteLength
+      if (dropped > cap) done()
+    }
+    const done = () => {
+      incoming.off("data", onData).pause()
+      resume(Effect.void)
+    }
+    incoming.on("data", onData).once("end", done).once("close", done).once("error", done).resume()
+  }).pipe(Effect.timeout("10 seconds"), Effect.ignore)
+
+/** Whether a request's declared size fits the limits (with room for multipart framing); for `Expect: 100-continue`. */
+export const fits = (limits: UploadLimits, headers: Readonly<Record<string, string | Array<string> | undefined>>) => {
+  const declared = Number(headers["content-length"] ?? "0")
+  return !(declared > limits.maxBody + slack)
+}
 
 const check = <E>(kind: MediaKind<E>, file: UploadedFile): Effect.Effect<UploadedFile, MalformedRequest | E> => {
   if (file.bytes.byteLength === 0) {
@@ -112,8 +151,6 @@ const multipartError = (limits: UploadLimits) => (error: Multipart.MultipartErro
   }
 }
 
-// Multipart framing gets some room beyond the files themselves.
-const slack = 64 * 1024
 
 /** Every file part of a multipart body (only the first `file` one when `onlyFile`), within the limits. */
 const fromMultipart = (request: HttpServerRequest.HttpServerRequest, limits: UploadLimits, onlyFile: boolean) =>
@@ -122,7 +159,7 @@ const fromMultipart = (request: HttpServerRequest.HttpServerRequest, limits: Upl
       if (!Multipart.isFile(part)) return Effect.succeedNone
       // A file part's content must be read, even to throw it away, or the parser never reaches the next part.
       if (onlyFile && part.key !== "file") return Effect.as(Stream.runDrain(part.content), Option.none())
-      return Effect.map(collect(part.content, limits.maxBody), (bytes) => Option.some<UploadedFile>({ field: part.key, bytes }))
+      return Effect.map(collect(part.content, limits.maxBody, limits.maxBody), (bytes) => Option.some<UploadedFile>({ field: part.key, bytes }))
     }),
     Stream.filterMap((file) => file),
     onlyFile ? Stream.take(1) : (stream) => stream,
@@ -137,31 +174,39 @@ export const make = (limits: UploadLimits): UploadService => {
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const declared = Number(request.headers["content-length"] ?? "0")
-      const contentType = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
+      const header = request.headers["content-type"] ?? ""
+      const contentType = header.split(";")[0]!.trim().toLowerCase()
       const multipart = contentType === "multipart/form-data"
+      const cap = 4 * limits.maxBody
       // Refuse at once what the client says is too big.
       if (declared > limits.maxBody + (multipart ? slack : 0)) {
-        if (declared <= 4 * limits.maxBody) yield* discardBody(request)
+        if (declared <= cap) yield* discardBody(request, cap)
         return yield* tooLarge(limits.maxBody)
       }
       if (multipart) {
+        if (!/;\s*boundary=/i.test(header)) {
+          yield* discardBody(request, cap)
+          return yield* new MalformedRequest({ message: "Content-Type multipart/form-data needs its boundary parameter (multipart/form-data; boundary=...)" })
+        }
         const files = yield* fromMultipart(request, limits, onlyFile).pipe(
-          Effect.tapError(() => declared <= 4 * limits.maxBody ? discardBody(request) : Effect.void)
+          Effect.tapError(() => discardBody(request, cap))
         )
         if (files.length === 0) {
           return yield* new MalformedRequest({ message: onlyFile ? "the multipart body has no file field named \"file\"" : "the multipart body has no file" })
         }
         return yield* Effect.forEach(files, (file) => check(kind, file))
       }
-      if (!kind.types.includes(contentType)) {
+      if (!kind.types.includes(contentType) && !untyped.includes(contentType)) {
+        yield* discardBody(request, cap)
         return yield* new UnsupportedMediaType({
           message: `Content-Type "${contentType}" is not supported: send an ${kind.noun} (${kind.types.join(", ")}) as the raw body or as a multipart file`,
           contentType,
-          supported: [...kind.types, "multipart/form-data"]
+          supported: [...kind.types, "application/octet-stream", "multipart/form-data"]
         })
       }
-      const bytes = yield* collect(request.stream, limits.maxBody).pipe(
-        Effect.catchTag("RequestError", (error) => new MalformedRequest({ message: `the body could not be read: ${error.message}` }))
+      const bytes = yield* collect(request.stream, limits.maxBody, cap).pipe(
+        Effect.catchTag("RequestError", (error) => new MalformedRequest({ message: `the body could not be read: ${error.message}` })),
+        Effect.tapError(() => discardBody(request, cap))
       )
       return [yield* check(kind, { field: "body", bytes })]
     })

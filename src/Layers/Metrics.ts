@@ -24,7 +24,10 @@ const make = () => {
     poolTimeouts: new Counter({ name: "inferd_pool_task_timeouts_total", help: "Tasks that overran INFERD_TASK_TIMEOUT (their worker was replaced); a caller's own shorter deadline is not counted", registers }),
     loopRuns: new Gauge({ name: "inferd_loop_runs", help: "Background loop runs since start", labelNames: ["loop"], registers }),
     loopFailures: new Gauge({ name: "inferd_loop_failures", help: "Background loop failed runs since start", labelNames: ["loop"], registers }),
-    loopState: new Gauge({ name: "inferd_loop_state", help: "1 for each loop's current state", labelNames: ["loop", "state"], registers })
+    loopState: new Gauge({ name: "inferd_loop_state", help: "1 for each loop's current state", labelNames: ["loop", "state"], registers }),
+    jobs: new Gauge({ name: "inferd_jobs", help: "Jobs in the cluster's store by state (every runner sees the same)", labelNames: ["state"], registers }),
+    clusterShards: new Gauge({ name: "inferd_cluster_shards", help: "Shards this runner holds, by runner address", labelNames: ["runner"], registers }),
+    clusterRunners: new Gauge({ name: "inferd_cluster_runners", help: "Runners registered in the cluster, by health", labelNames: ["healthy"], registers })
   }
 }
 

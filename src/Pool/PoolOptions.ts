@@ -33,6 +33,9 @@ export const sizeFor = (cpu: { readonly cpus: number; readonly quota: number | n
   return quotaBinds || niceness === 0 ? Math.max(1, cpu.cpus - 1) : cpu.cpus
 }
 
+/** `INFERD_TASK_TIMEOUT`: a task's deadline, queueing included (default 60 s); a document's, all its pages. */
+export const taskTimeout = Config.duration("INFERD_TASK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60)))
+
 /** Configuration, each with its default. */
 export const config = Effect.gen(function*() {
   const cpu = yield* CpuLimit
@@ -47,7 +50,7 @@ export const config = Effect.gen(function*() {
     maxQueue: yield* Config.integer("INFERD_MAX_QUEUE").pipe(Config.withDefault(8 * size)),
     maxBytes: yield* Config.integer("INFERD_MAX_QUEUED_BYTES").pipe(Config.withDefault(256 * 1024 * 1024)),
     maxTasksPerWorker: yield* Config.integer("INFERD_WORKER_MAX_TASKS").pipe(Config.withDefault(0)),
-    taskTimeout: yield* Config.duration("INFERD_TASK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
+    taskTimeout: yield* taskTimeout,
     shutdownGrace: yield* Config.duration("INFERD_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(10))),
     startTimeout: yield* Config.duration("INFERD_WORKER_START_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
     workerHeapMb: yield* Config.integer("INFERD_WORKER_MAX_HEAP_MB").pipe(Config.withDefault(1024)),

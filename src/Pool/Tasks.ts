@@ -3,7 +3,21 @@
  * request in the encoded form the thread decodes, the buffers it moves there, and how to read its answer.
  */
 import { Effect, Schema } from "effect"
-import { AudioAnalyze, Echo, FaceDetect, type FaceModel, Fault, Ocr, type VadOptions, Warmup, type WorkerRequest } from "../Workers/Protocol.js"
+import {
+  AudioAnalyze,
+  Echo,
+  FaceDetect,
+  type FaceModel,
+  Fault,
+  Inspect,
+  Ocr,
+  type OcrOptions,
+  SearchablePdf,
+  transfersOf,
+  type VadOptions,
+  Warmup,
+  type WorkerRequest
+} from "../Workers/Protocol.js"
 import type { Answer } from "./WorkerThread.js"
 
 export interface Task<A, E> {
@@ -49,6 +63,8 @@ const defect = Schema.decodeUnknown(Schema.Defect)
 type TaskOf<R extends { readonly success: Schema.Schema.All; readonly failure: Schema.Schema.All }> = Task<Schema.Schema.Type<R["success"]>, Schema.Schema.Type<R["failure"]>>
 
 const readOcr = reader(Ocr)
+const readInspect = reader(Inspect)
+const readSearchablePdf = reader(SearchablePdf)
 const readFaces = reader(FaceDetect)
 const readAudio = reader(AudioAnalyze)
 const readWarmup = reader(Warmup)
@@ -56,7 +72,7 @@ const readEcho = reader(Echo)
 const readFault = reader(Fault)
 
 /**
- * Transferring detaches a buffer here; sent again, it would never arrive. Inputs are never empty (uploads are
+ * Moving detaches a buffer here; sent again, it would arrive empty. Inputs are never empty (uploads are
  * checked), so an empty one is this program's mistake.
  */
 const fresh = (bytes: Uint8Array) => () =>
@@ -64,12 +80,29 @@ const fresh = (bytes: Uint8Array) => () =>
 
 const always = () => undefined
 
-/** A task whose input is `bytes`, transferred to the worker: `bytes` is detached here once it is sent. */
+/** A task whose input is `bytes`, moved to the worker or copied as Protocol's `transfersOf` says. */
 const carrying = <A, E>(kind: string, request: typeof WorkerRequest.Encoded, bytes: Uint8Array, read: (answer: Answer) => Effect.Effect<A, E>, pipelined = false): Task<A, E> =>
-  ({ kind, request, transfers: [bytes.buffer], pipelined, unsendable: fresh(bytes), read })
+  ({ kind, request, transfers: transfersOf(bytes), pipelined, unsendable: fresh(bytes), read })
 
-/** OCR one image (one page of a multi-page one). */
-export const ocr = (image: Uint8Array, page?: number): TaskOf<typeof Ocr> => carrying("ocr", { _tag: "Ocr", image, page }, image, readOcr, true)
+/**
+ * OCR one page (from 1) of an image or document. Bytes of the caller's own are moved (`image` is detached here
+ * once sent); bytes in a SharedArrayBuffer are shared, so every page of a document can be sent the same bytes.
+ */
+export const ocr = (image: Uint8Array, page?: number, options?: OcrOptions): TaskOf<typeof Ocr> =>
+  carrying("ocr", { _tag: "Ocr", image, page, options }, image, readOcr, true)
+
+/** One searchable PDF of a document's pages (`document`: the PDF read, if it was one). */
+export const searchablePdf = (document: Uint8Array | undefined, pages: SearchablePdf["pages"]): TaskOf<typeof SearchablePdf> => ({
+  kind: "ocr.pdf",
+  request: { _tag: "SearchablePdf", document, pages },
+  transfers: [document, ...pages.map((page) => page.pdf)].flatMap((bytes) => bytes === undefined ? [] : transfersOf(bytes)),
+  pipelined: false,
+  unsendable: always,
+  read: readSearchablePdf
+})
+
+/** How many pages a document has (moved or shared, as for `ocr`). */
+export const inspect = (document: Uint8Array): TaskOf<typeof Inspect> => carrying("ocr.inspect", { _tag: "Inspect", document }, document, readInspect)
 
 export interface FaceOptions {
   readonly model: FaceModel

@@ -75,7 +75,7 @@ export const make = (options: PoolOptions.PoolOptions) =>
         done: (task) => {
           heldBytes -= task.bytes
           dispatch()
-          if (idle !== undefined && !slots.some((slot) => slot.busy())) Deferred.unsafeDone(idle, Exit.void)
+          signalIdle()
         },
         up: () => dispatch(),
         overran: () => Option.map(metrics, (m) => m.poolTimeouts.inc())
@@ -112,6 +112,12 @@ export const make = (options: PoolOptions.PoolOptions) =>
       task.state = "done"
       clearTimeout(task.timer)
       heldBytes -= task.bytes
+      signalIdle()
+    }
+
+    /** Tells a waiting `drain` once nothing is queued or running. */
+    const signalIdle = () => {
+      if (idle !== undefined && queue.size() === 0 && !slots.some((slot) => slot.busy())) Deferred.unsafeDone(idle, Exit.void)
     }
 
     // The caller's deadline answers the caller; a task still running goes on until the server's deadline,
@@ -193,18 +199,21 @@ export const make = (options: PoolOptions.PoolOptions) =>
     const fibers = yield* FiberSet.make<never>()
     for (const slot of slots) yield* FiberSet.run(fibers, slot.run)
 
+    // Tasks already accepted, queued ones included, run on within the grace period: their callers are still
+    // waiting (a load balancer stops sending new work once readiness turns 503, not before). What is left at
+    // its end is refused or stopped.
     const drain = Effect.gen(function*() {
       if (draining) return
       draining = true
-      for (const task of queue.clear()) {
-        dequeue(task)
-        task.answer(Exit.fail(new ShuttingDown({ message: "inferd stopped before this task started" })))
-      }
       const signal = Deferred.unsafeMake<void>(FiberId.none)
-      if (slots.some((slot) => slot.busy())) idle = signal
+      if (queue.size() > 0 || slots.some((slot) => slot.busy())) idle = signal
       else Deferred.unsafeDone(signal, Exit.void)
       // Finalizers run uninterruptibly, where a timeout could not cut the wait short.
       const finished = yield* Deferred.await(signal).pipe(Effect.interruptible, Effect.timeout(options.shutdownGrace), Effect.option)
+      for (const task of queue.clear()) {
+        dequeue(task)
+        task.answer(Exit.fail(new ShuttingDown({ message: "inferd stopped before this task started (INFERD_SHUTDOWN_GRACE ran out)" })))
+      }
       if (Option.isNone(finished)) yield* Effect.logWarning("shutdown grace period over: stopping busy workers")
       yield* Fiber.interruptAll(fibers)
       yield* Effect.logInfo("worker pool stopped")

@@ -130,7 +130,7 @@ export const make = (index: number, options: PoolOptions, events: SlotEvents, co
   // grace period) is terminated, since a graceful close would wait for work that cannot be interrupted.
   const life = Effect.gen(function*() {
     yield* Effect.acquireRelease(Effect.sync(() => counters.threads++), () => Effect.sync(() => counters.threads--))
-    const thread = yield* WorkerThread.spawn({ settings: options.settings, heapMb: options.workerHeapMb, closeTimeoutMs: 5000 }).pipe(startTimeout("start"))
+    const thread = yield* WorkerThread.spawn({ id: index, settings: options.settings, heapMb: options.workerHeapMb, closeTimeoutMs: 5000 }).pipe(startTimeout("start"))
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         taking = undefined

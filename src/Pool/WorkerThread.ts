@@ -8,6 +8,7 @@
 import { Data, Deferred, Effect, Exit, type Scope } from "effect"
 import { Worker as Thread } from "node:worker_threads"
 import type { FromWorker, ToWorker, TraceContext, WorkerRequest, WorkerSettings } from "../Workers/Protocol.js"
+import { relay } from "./WorkerStderr.js"
 
 /** A thread's answer to one request, still encoded by the request's schemas. */
 export type Answer =
@@ -48,6 +49,8 @@ export const entry = (): URL => {
 }
 
 export interface ThreadOptions {
+  /** The slot's index, naming the thread's stderr lines in the log. */
+  readonly id: number
   readonly settings: WorkerSettings
   readonly heapMb: number
   /** How long a thread asked to close may take (finalizers: tesseract's own thread) before it is terminated. */
@@ -59,8 +62,13 @@ export const spawn = (options: ThreadOptions): Effect.Effect<WorkerThread, Threa
   Effect.gen(function*() {
     const ended = yield* Deferred.make<string>()
     const ready = yield* Deferred.make<void, ThreadStartFailed>()
+    const runtime = yield* Effect.runtime<never>()
     const thread = yield* Effect.acquireRelease(
-      Effect.sync(() => new Thread(entry(), { workerData: options.settings, resourceLimits: { maxOldGenerationSizeMb: options.heapMb } })),
+      Effect.sync(() => {
+        const thread = new Thread(entry(), { workerData: options.settings, resourceLimits: { maxOldGenerationSizeMb: options.heapMb }, stderr: true })
+        relay(thread, options.id, runtime)
+        return thread
+      }),
       (thread) => close(thread, ended, options.closeTimeoutMs)
     )
     const pending = new Map<number, (answer: Answer | Ended) => void>()

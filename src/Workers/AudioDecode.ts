@@ -43,11 +43,8 @@ const checkRate = (sampleRate: number) =>
 const wav = (bytes: Uint8Array, maxSeconds: number) =>
   Effect.gen(function*() {
     const header = yield* Either.mapLeft(Wav.readHeader(bytes), (reason) => undecodable(`the WAV file cannot be read: ${reason}`))
-    // Checked before the data is looked at, so a header claiming hours is refused without reading or allocating.
-    yield* checkLength(header.frames / header.sampleRate, maxSeconds, "as its header says")
-    if (header.dataOffset + header.dataBytes > bytes.byteLength) {
-      return yield* undecodable(`the WAV data chunk declares ${header.dataBytes} bytes but the file holds ${bytes.byteLength - header.dataOffset} (truncated)`)
-    }
+    // Checked before any sample is read, on the frames the file holds (not on what a streaming header claims).
+    yield* checkLength(header.frames / header.sampleRate, maxSeconds, "as its data chunk holds")
     if (header.frames === 0) return yield* undecodable("the WAV file holds no samples")
     yield* checkRate(header.sampleRate)
     return { sampleRate: header.sampleRate, channels: header.channels, mono: Wav.readMono(bytes, header) } satisfies Decoded

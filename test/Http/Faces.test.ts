@@ -12,7 +12,7 @@ import * as Upload from "../../src/Http/Upload.js"
 import * as Gallery from "../../src/Layers/Gallery.js"
 import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
-import { post, send } from "../support/server.js"
+import { embeddedJobs, post, send } from "../support/server.js"
 import { poolOptions } from "../support/pool.js"
 import * as shared from "../support/shared.js"
 
@@ -33,6 +33,7 @@ const server = (modelsDir: string) =>
     )),
     Layer.provide(Layer.succeed(Upload.Upload, Upload.make({ maxBody: 5_000_000, maxParts: 4 }))),
     Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provide(embeddedJobs),
     Layer.provide(Layer.scoped(Gallery.Gallery, Effect.gen(function*() {
       const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped({ prefix: "inferd-gallery-" })
       return yield* Gallery.make({ dir, threshold: 0.5 })
@@ -69,7 +70,7 @@ describe("faces and gallery API", () => {
     ])
     const verify = spec.paths["/v1/faces/verify"]!.post!
     assert.includeMembers(Object.keys(verify.responses), ["200", "400", "413", "415", "422", "500", "503", "504"])
-    assert.deepStrictEqual(verify.parameters.map((p) => p.name).sort(), ["model", "threshold", "timeoutMs"])
+    assert.deepStrictEqual(verify.parameters.map((p) => p.name).sort(), ["async", "model", "threshold", "timeoutMs"])
     assert.includeMembers(Object.keys(spec.paths["/v1/gallery/{personId}"]!.delete!.responses), ["204", "400", "404", "500"])
   })
 })

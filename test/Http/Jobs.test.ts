@@ -1,25 +1,47 @@
 /**
- * Async jobs through the real server: 202 with Location, progress over Server-Sent Events, per-page results for a
- * multi-page TIFF fanned out across the pool, typed errors.
+ * Async jobs through the real server on the embedded engine (SQLite): 202 with Location, progress over
+ * Server-Sent Events, a multi-page TIFF read a page per entity, each kind's options stored and honoured as the
+ * synchronous route honours them, `?async=true` on every task route, list, cancel, typed errors.
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { assert, layer } from "@effect/vitest"
+import { assert, describe, layer } from "@effect/vitest"
 import { Effect, Schedule, Schema, Stream } from "effect"
 import { readFileSync } from "node:fs"
-import { Job } from "../../src/Layers/JobStore.js"
-import { awaitReady, send, testServer } from "../support/server.js"
+import sharp from "sharp"
+import { Job, JobList } from "../../src/Jobs/Job.js"
+import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
+import { awaitReady, post, send, testServer } from "../support/server.js"
+import * as shared from "../support/shared.js"
+import { multiPageTiff } from "../support/tiff.js"
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)))
-
-interface Result { readonly pages?: number; readonly results?: ReadonlyArray<{ readonly text: string; readonly page: number }>; readonly speech?: ReadonlyArray<unknown> }
 const decode = Schema.decodeUnknownSync(Job)
+const hasModels = shared.has("faces jobs", "data/models/version-RFB-640.onnx", "data/models/version-RFB-320.onnx", "data/models/MobileFaceNet.onnx", "data/images/faces/group4_ultraface2.jpg")
 
+interface OcrPages { readonly text: string; readonly pages: ReadonlyArray<{ readonly page: number; readonly text: string }> }
 
-layer(testServer({ pool: { size: 2 } }), { timeout: 180_000, excludeTestServices: true })("jobs", (it) => {
+/** Polls the job until it has ended. */
+const ended = (id: string) =>
+  send(HttpClientRequest.get(`/v1/jobs/${id}`)).pipe(
+    Effect.map((r) => decode(r.body)),
+    Effect.filterOrFail((job) => ["done", "failed", "cancelled"].includes(job.state), () => "still going"),
+    Effect.retry(Schedule.spaced("100 millis")),
+    Effect.timeout("120 seconds")
+  )
+
+const submitted = (path: string, body: Uint8Array, type: string) =>
+  Effect.map(post(path, body, type), (r) => {
+    assert.strictEqual(r.status, 202, JSON.stringify(r.body))
+    return r.body.id as string
+  })
+
+const config = { INFERD_MODELS_DIR: shared.file("data/models") }
+
+layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ modelsDir: shared.file("data/models") }) }, config }), { timeout: 240_000, excludeTestServices: true })("jobs", (it) => {
   it.effect("?async=true answers 202 with Location; SSE streams progress until a two-page TIFF is read page by page", () =>
     Effect.gen(function*() {
       yield* awaitReady
-      const accepted = yield* send(HttpClientRequest.post("/v1/ocr?async=true").pipe(HttpClientRequest.bodyUint8Array(fixture("images/two-pages.tif"), "image/tiff")))
+      const accepted = yield* post("/v1/ocr?async=true", fixture("images/two-pages.tif"), "image/tiff")
       assert.strictEqual(accepted.status, 202)
       const id = accepted.body.id as string
       assert.strictEqual(accepted.headers["location"], `/v1/jobs/${id}`)
@@ -29,45 +51,152 @@ layer(testServer({ pool: { size: 2 } }), { timeout: 180_000, excludeTestServices
       assert.include(response.headers["content-type"] ?? "", "text/event-stream")
       const text = yield* response.stream.pipe(Stream.decodeText(), Stream.mkString)
       const events = text.split("\n\n").filter((e) => e.startsWith("event: job")).map((e) => decode(JSON.parse(e.split("data: ")[1]!)))
-      assert.isAtLeast(events.length, 2)
       const progress = events.map((e) => e.progress)
       assert.deepStrictEqual(progress, [...progress].sort((a, b) => a - b))
       const last = events[events.length - 1]!
-      assert.strictEqual(last.state, "done")
-      assert.strictEqual(last.progress, 1)
-      const result = last.result as Result
-      assert.strictEqual(result.pages, 2)
-      assert.include(result.results?.[0]?.text, "This is a lot of 12 point text")
-      assert.include(result.results?.[1]?.text, "Tesseract.js")
+      assert.deepStrictEqual([last.state, last.progress, last.attempts, last.runner], ["done", 1, 1, "127.0.0.1:34431"])
+      const result = last.result as OcrPages
+      assert.deepStrictEqual(result.pages.map((p) => p.page), [1, 2])
+      assert.include(result.pages[0]?.text, "This is a lot of 12 point text")
+      assert.include(result.pages[1]?.text, "Tesseract.js")
+      assert.strictEqual(result.text, result.pages.map((p) => p.text).join("\f"))
     }))
 
-  it.effect("POST /v1/jobs?kind=audio.analyze runs to done; GET shows the result", () =>
+  it.effect("audio jobs take the synchronous route's options and answer what it answers", () =>
     Effect.gen(function*() {
-      const accepted = yield* send(HttpClientRequest.post("/v1/jobs?kind=audio.analyze").pipe(HttpClientRequest.bodyUint8Array(fixture("audio/robin_whistle.ogg"), "audio/ogg")))
-      assert.strictEqual(accepted.status, 202)
-      const job = yield* send(HttpClientRequest.get(`/v1/jobs/${accepted.body.id as string}`)).pipe(
-        Effect.filterOrFail((r) => decode(r.body).state === "done", () => "not done"),
-        Effect.retry(Schedule.spaced("100 millis")),
-        Effect.timeout("60 seconds")
-      )
-      assert.deepStrictEqual((decode(job.body).result as Result).speech, [])
+      const audio = fixture("audio/vad-4-segment-test_16k.wav")
+      const query = "threshold=0.6&minSpeechMs=1500&minSilenceMs=300&speechPadMs=0"
+      const sync = yield* post(`/v1/audio/analyze?${query}`, audio, "audio/wav")
+      const defaults = yield* post("/v1/audio/analyze", audio, "audio/wav")
+      assert.notDeepEqual(sync.body.speech, defaults.body.speech)
+      for (const path of [`/v1/jobs?kind=audio.analyze&${query}`, `/v1/audio/analyze?async=true&${query}`]) {
+        const job = yield* Effect.flatMap(submitted(path, audio, "audio/wav"), ended)
+        assert.deepStrictEqual(job.options, { threshold: 0.6, minSpeechMs: 1500, minSilenceMs: 300, speechPadMs: 0 })
+        assert.deepStrictEqual((job.result as { speech: unknown }).speech, sync.body.speech)
+      }
     }))
 
-  it.effect("a job that fails carries the typed error; unknown jobs are 404; a bad kind is 400", () =>
+  it.effect("an OCR job's timeoutMs is its pages' deadline", () =>
+    Effect.gen(function*() {
+      const job = yield* Effect.flatMap(submitted("/v1/jobs?kind=ocr&timeoutMs=1", fixture("images/testocr.png"), "image/png"), ended)
+      assert.deepStrictEqual([job.state, job.error?._tag, job.options], ["failed", "TaskTimeout", { lang: "eng", dpi: 300, ocr: "auto", format: "json", timeoutMs: 1 }])
+    }))
+
+  it.effect("a kind's options are checked as its route checks them; routes that answer at once refuse ?async", () =>
+    Effect.gen(function*() {
+      const png = fixture("images/simple.png")
+      const cases: ReadonlyArray<readonly [string, string]> = [
+        ["/v1/jobs?kind=ocr&threshold=0.5", "threshold"],
+        ["/v1/jobs?kind=faces.detect&threshold=1.5", "threshold"],
+        ["/v1/jobs?kind=audio.analyze&minSpeechMs=abc", "minSpeechMs"],
+        ["/v1/jobs?kind=faces.embed&async=true", "async"],
+        ["/v1/faces/verify?async=true", "async"],
+        ["/v1/faces/identify?async=true", "async"]
+      ]
+      for (const [path, named] of cases) {
+        const r = yield* post(path, png, "image/png")
+        assert.deepStrictEqual([r.status, r.body._tag], [400, "MalformedRequest"], path)
+        assert.include(r.body.message as string, named, path)
+      }
+      const enroll = yield* send(HttpClientRequest.put("/v1/gallery/ada?async=true").pipe(HttpClientRequest.bodyUint8Array(png, "image/png")))
+      assert.deepStrictEqual([enroll.status, enroll.body._tag], [400, "MalformedRequest"])
+      const bad = yield* post("/v1/jobs?kind=nope", png, "image/png")
+      assert.strictEqual(bad.status, 400)
+      const missing = yield* send(HttpClientRequest.get("/v1/jobs/nope"))
+      assert.deepStrictEqual([missing.status, missing.body._tag], [404, "JobNotFound"])
+    }))
+
+  it.effect("a failing job carries the typed error; jobs list newest first by state, a page at a time", () =>
     Effect.gen(function*() {
       const broken = fixture("images/two-pages.tif").slice(0, 2000)
-      const accepted = yield* send(HttpClientRequest.post("/v1/jobs?kind=ocr").pipe(HttpClientRequest.bodyUint8Array(broken, "image/tiff")))
-      const job = yield* send(HttpClientRequest.get(`/v1/jobs/${accepted.body.id as string}`)).pipe(
-        Effect.filterOrFail((r) => ["done", "failed"].includes(decode(r.body).state), () => "running"),
+      const failed = yield* Effect.flatMap(submitted("/v1/jobs?kind=ocr", broken, "image/tiff"), ended)
+      assert.deepStrictEqual([failed.state, failed.error?._tag], ["failed", "ImageUndecodable"])
+      const list = (query: string) => Effect.map(send(HttpClientRequest.get(`/v1/jobs?${query}`)), (r) => Schema.decodeUnknownSync(JobList)(r.body))
+      const first = yield* list("state=failed&limit=1")
+      assert.deepStrictEqual(first.jobs.map((j) => j.id), [failed.id])
+      const all = yield* list("limit=1000")
+      const paged = [...(yield* list("limit=2")).jobs]
+      for (let next = (yield* list("limit=2")).next; next !== null;) {
+        const page = yield* list(`limit=2&cursor=${next}`)
+        paged.push(...page.jobs)
+        next = page.next
+      }
+      assert.deepStrictEqual(paged.map((j) => j.id), all.jobs.map((j) => j.id))
+      assert.isAtLeast(all.jobs.length, 5)
+      const wrong = yield* send(HttpClientRequest.get("/v1/jobs?state=sleeping"))
+      assert.strictEqual(wrong.status, 400)
+    }))
+
+  it.effect("DELETE cancels: a running job stops, a queued one never runs, an ended one is a 409", () =>
+    Effect.gen(function*() {
+      const tiff = yield* Effect.promise(() => multiPageTiff(Array.from({ length: 8 }, () => fixture("images/testocr.png"))))
+      const ids = yield* Effect.all(Array.from({ length: 6 }, () => submitted("/v1/jobs?kind=ocr", tiff, "image/tiff")))
+      const cancel = (id: string) => send(HttpClientRequest.del(`/v1/jobs/${id}`))
+      // Two jobs per worker are admitted at once: the last one waits, queued.
+      const queued = ids[5]!
+      const first = yield* cancel(queued)
+      assert.deepStrictEqual([first.status, first.body.state, first.body.attempts], [200, "cancelled", 0])
+      const running = yield* send(HttpClientRequest.get(`/v1/jobs/${ids[0]}`)).pipe(
+        Effect.filterOrFail((r) => r.body.state === "running" && (r.body.progress as number) > 0, () => "not yet"),
         Effect.retry(Schedule.spaced("100 millis")),
         Effect.timeout("60 seconds")
       )
-      assert.strictEqual(decode(job.body).state, "failed")
-      assert.strictEqual(decode(job.body).error?._tag, "ImageUndecodable")
-      const missing = yield* send(HttpClientRequest.get("/v1/jobs/nope"))
-      assert.strictEqual(missing.status, 404)
-      assert.strictEqual(missing.body._tag, "JobNotFound")
-      const bad = yield* send(HttpClientRequest.post("/v1/jobs?kind=nope").pipe(HttpClientRequest.bodyUint8Array(fixture("images/simple.png"), "image/png")))
-      assert.strictEqual(bad.status, 400)
+      const stopped = yield* cancel(running.body.id as string)
+      assert.deepStrictEqual([stopped.status, stopped.body.state], [200, "cancelled"])
+      yield* Effect.forEach(ids.slice(1, 5), cancel)
+      const again = yield* cancel(queued)
+      assert.deepStrictEqual([again.status, again.body._tag, again.body.state], [409, "JobFinished", "cancelled"])
+      const later = yield* Effect.forEach(ids, (id) => Effect.map(send(HttpClientRequest.get(`/v1/jobs/${id}`)), (r) => decode(r.body)))
+      assert.deepStrictEqual(later.map((j) => j.state), ids.map(() => "cancelled"))
+      assert.strictEqual(later[5]?.attempts, 0)
+    }))
+
+  describe.skipIf(!hasModels)("faces (models from ../shared)", () => {
+    it.effect("faces jobs take threshold and model, and answer what the synchronous route answers", () =>
+      Effect.gen(function*() {
+        const photo = new Uint8Array(readFileSync(shared.file("data/images/faces/group4_ultraface2.jpg")))
+        const query = "threshold=0.8&model=fast"
+        const sync = yield* post(`/v1/faces/detect?${query}`, photo, "image/jpeg")
+        const defaults = yield* post("/v1/faces/detect", photo, "image/jpeg")
+        assert.notDeepEqual(sync.body.faces, defaults.body.faces)
+        for (const path of [`/v1/jobs?kind=faces.detect&${query}`, `/v1/faces/detect?async=true&${query}`]) {
+          const job = yield* Effect.flatMap(submitted(path, photo, "image/jpeg"), ended)
+          assert.deepStrictEqual(job.options, { threshold: 0.8, model: "fast" })
+          assert.deepStrictEqual((job.result as { faces: unknown }).faces, sync.body.faces)
+        }
+        const embedded = yield* Effect.flatMap(submitted(`/v1/faces/embed?async=true&${query}`, photo, "image/jpeg"), ended)
+        const faces = (embedded.result as { faces: ReadonlyArray<{ embedding: ReadonlyArray<number> }> }).faces
+        assert.strictEqual(faces.length, (sync.body.faces as Array<unknown>).length)
+        for (const face of faces) assert.strictEqual(face.embedding.length, 128)
+      }))
+  })
+})
+
+layer(testServer({ pool: { size: 1, maxQueue: 2 } }), { timeout: 240_000, excludeTestServices: true })("a long document on one worker", (it) => {
+  it.effect("a 24-page TIFF job finishes with zero worker restarts while interactive OCR goes first", () =>
+    Effect.gen(function*() {
+      yield* awaitReady
+      // The first two lines of testocr.png and simple.png, alternately: short pages, each told from its neighbours.
+      const line = yield* Effect.promise(() => sharp(fixture("images/testocr.png")).extract({ left: 0, top: 70, width: 640, height: 90 }).png().toBuffer())
+      const pages = Array.from({ length: 24 }, (_, i) => i % 2 === 0 ? new Uint8Array(line) : fixture("images/simple.png"))
+      const id = yield* submitted("/v1/jobs?kind=ocr", yield* Effect.promise(() => multiPageTiff(pages)), "image/tiff")
+      yield* send(HttpClientRequest.get(`/v1/jobs/${id}`)).pipe(
+        Effect.filterOrFail((r) => (r.body.progress as number) > 0, () => "not started"),
+        Effect.retry(Schedule.spaced("100 millis")),
+        Effect.timeout("60 seconds")
+      )
+      // More interactive requests than the queue holds: some are refused Overloaded, the job's next page waits.
+      const interactive = yield* Effect.all(Array.from({ length: 4 }, () => post("/v1/ocr", fixture("images/simple.png"), "image/png")), { concurrency: "unbounded" })
+      assert.include(interactive.map((r) => r.status), 200)
+      const during = decode((yield* send(HttpClientRequest.get(`/v1/jobs/${id}`))).body)
+      assert.strictEqual(during.state, "running", "the interactive requests were answered while the job ran")
+      const job = yield* ended(id)
+      assert.strictEqual(job.state, "done", JSON.stringify(job.error))
+      const result = job.result as OcrPages
+      assert.deepStrictEqual(result.pages.map((p) => p.page), pages.map((_, i) => i + 1))
+      result.pages.forEach((p, i) => assert.include(p.text, i % 2 === 0 ? "This is a lot of 12 point text" : "Tesseract.js", `page ${p.page}`))
+      const status = yield* send(HttpClientRequest.get("/status"))
+      assert.strictEqual((status.body.pool as { restarts: number }).restarts, 0)
+      assert.strictEqual(job.attempts, 1)
     }))
 })

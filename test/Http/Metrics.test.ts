@@ -3,10 +3,10 @@
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import { readFileSync } from "node:fs"
 import parse from "parse-prometheus-text-format"
-import { awaitReady, post, testServer } from "../support/server.js"
+import { awaitReady, post, send, testServer } from "../support/server.js"
 
 const page = readFileSync(new URL("../fixtures/images/simple.png", import.meta.url))
 
@@ -46,5 +46,21 @@ layer(testServer({ metrics: true }), { timeout: 120_000, excludeTestServices: tr
       assert.strictEqual(value(after, "inferd_pool_workers", { state: "ready" }), 1)
       assert.isDefined(after.find((f) => f.name === "nodejs_eventloop_lag_p99_seconds"))
       assert.strictEqual(after.find((f) => f.name === "inferd_task_duration_seconds")?.type, "HISTOGRAM")
+    }))
+
+  it.effect("counts jobs by state and shows the shards this runner holds, as /status does", () =>
+    Effect.gen(function*() {
+      const accepted = yield* post("/v1/ocr?async=true", page, "image/png")
+      assert.strictEqual(accepted.status, 202)
+      const done = yield* scrape.pipe(
+        Effect.filterOrFail((families) => value(families, "inferd_jobs", { state: "done" }) === 1, () => "not done yet"),
+        Effect.retry(Schedule.spaced("100 millis")),
+        Effect.timeout("60 seconds")
+      )
+      assert.strictEqual(value(done, "inferd_jobs", { state: "queued" }), 0)
+      assert.strictEqual(value(done, "inferd_cluster_shards", { runner: "127.0.0.1:34431" }), 300)
+      assert.strictEqual(value(done, "inferd_cluster_runners", { healthy: "true" }), 1)
+      const status = yield* send(HttpClientRequest.get("/status"))
+      assert.deepStrictEqual(status.body.cluster, { mode: "embedded", runner: "127.0.0.1:34431", runners: [{ address: "127.0.0.1:34431", healthy: true }], shards: 300 })
     }))
 })

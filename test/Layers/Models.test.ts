@@ -1,7 +1,8 @@
+import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { Effect, Layer, TestClock } from "effect"
+import { mkdtempSync, utimesSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Models from "../../src/Layers/Models.js"
@@ -19,4 +20,44 @@ describe("Models", () => {
       yield* TestClock.adjust("1 second")
       assert.deepStrictEqual(yield* states, ["invalid", "missing", "missing"])
     }).pipe(Effect.provide(Models.layer), Effect.provide(NodeContext.layer)))
+
+  it.effect("says missing, invalid or present, and hashes a file again only when its size or mtime changed", () => {
+    // The node file system, counting the files it streams: sha256 is the only reader of whole files here.
+    const hashed: Array<string> = []
+    const Counting = Layer.effect(
+      FileSystem.FileSystem,
+      Effect.map(FileSystem.FileSystem, (fs) => ({
+        ...fs,
+        stream: (path, options) => (hashed.push(path), fs.stream(path, options))
+      }) satisfies FileSystem.FileSystem)
+    ).pipe(Layer.provide(NodeContext.layer))
+    return Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "inferd-models-"))
+      const registry = yield* Models.Models
+      const [rfb640, rfb320] = Models.FACE_MODELS
+      const big = join(dir, rfb640!.file)
+      writeFileSync(join(dir, rfb320!.file), "short")
+      // Right size, wrong bytes: only the sha256 can tell.
+      writeFileSync(big, new Uint8Array(rfb640!.bytes))
+      const status = yield* registry.status(dir)
+      assert.deepStrictEqual(status.map((s) => s.state), ["invalid", "invalid", "missing"])
+      assert.strictEqual(status[1]!.detail, `5 bytes, expected ${rfb320!.bytes}`)
+      assert.match(status[0]!.detail!, /^sha256 [0-9a-f]{64}, expected 8f4c6592/)
+      assert.deepStrictEqual(hashed, [big]) // the short file is refused by its size, unread
+
+      // Past the folder's 2 s: every file is looked at again, but the unchanged one is not hashed again.
+      yield* TestClock.adjust("3 seconds")
+      assert.deepStrictEqual(yield* registry.status(dir), status)
+      assert.deepStrictEqual(hashed, [big])
+
+      // Same size, new bytes and mtime: hashed once more.
+      const changed = new Uint8Array(rfb640!.bytes).fill(1)
+      writeFileSync(big, changed)
+      utimesSync(big, new Date(Date.now() + 60_000), new Date(Date.now() + 60_000))
+      yield* TestClock.adjust("3 seconds")
+      const again = yield* registry.status(dir)
+      assert.deepStrictEqual(hashed, [big, big])
+      assert.notStrictEqual(again[0]!.detail, status[0]!.detail)
+    }).pipe(Effect.provide(Models.layer), Effect.provide(Counting), Effect.provide(NodeContext.layer))
+  })
 })

@@ -47,13 +47,11 @@ describe("WorkerPool (real worker threads, real tesseract.js)", () => {
     Effect.scoped(Effect.gen(function*() {
       const pool = yield* WorkerPool.make(options({ size: 1, taskTimeout: Duration.millis(300) }))
       yield* awaitReady(pool, 1)
-      const start = Date.now()
       const exit = yield* pool.submit(Tasks.fault("hang")).pipe(Effect.exit)
-      const elapsed = Date.now() - start
       assert.isTrue(Exit.isFailure(exit))
       assert.deepInclude(Exit.isFailure(exit) ? exit.cause : {}, { _tag: "Fail" })
-      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") assert.strictEqual(exit.cause.error._tag, "TaskTimeout")
-      assert.isBelow(elapsed, 2000)
+      // A hang never ends by itself: the answer is the pool's own 300 ms deadline, which it names.
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") assert.deepInclude(exit.cause.error, { _tag: "TaskTimeout", timeoutMs: 300 })
       // The replacement takes the next task (once it is up: the short deadline counts its start too).
       yield* pool.stats.pipe(Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (s) => s.restarts === 1 && s.ready === 1 }), Effect.timeout("60 seconds"))
       const echoed = yield* pool.submit(Tasks.echo(41))
@@ -105,10 +103,11 @@ describe("WorkerPool (real worker threads, real tesseract.js)", () => {
       const data = new Uint8Array(1000)
       assert.strictEqual((yield* pool.submit(Tasks.echo(1, data))).bytes, 1000)
       assert.strictEqual(data.byteLength, 0)
-      const start = Date.now()
       const exit = yield* pool.submit(Tasks.echo(2, data)).pipe(Effect.exit)
+      // Refused before it is sent (not a TaskTimeout after the 20 s deadline), and the worker never saw it.
       assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
-      assert.isBelow(Date.now() - start, 1000)
+      assert.include(Exit.isFailure(exit) ? String(Cause.squash(exit.cause)) : "", "already transferred to a worker")
+      assert.deepInclude(yield* pool.stats, { busy: 0, restarts: 0 })
     })), 120_000)
 
   it.live("under load every caller gets its own answer", () =>
@@ -170,7 +169,7 @@ describe("WorkerPool (real worker threads, real tesseract.js)", () => {
 
   it.live("a worker that cannot warm up is retried, with the reason in its stats, and never takes a task", () =>
     Effect.scoped(Effect.gen(function*() {
-      const pool = yield* WorkerPool.make(options({ size: 1, settings: WorkerSettings.forTests({ tesseractLangPath: "/nonexistent/tessdata" }) }))
+      const pool = yield* WorkerPool.make(options({ size: 1, settings: WorkerSettings.forTests({ languages: { eng: "/nonexistent/tessdata/eng.traineddata.gz" } }) }))
       const failing = yield* pool.stats.pipe(Effect.filterOrFail((s) => s.restarts >= 2, () => "not retried yet"), Effect.retry(Schedule.spaced("50 millis")), Effect.timeout("60 seconds"))
       assert.deepInclude(failing, { ready: 0, busy: 0 })
       assert.match(failing.lastStartError ?? "", /tesseract/)
@@ -186,9 +185,8 @@ describe("WorkerPool (real worker threads, real tesseract.js)", () => {
       assert.strictEqual((yield* pool.stats).threads, 2)
       const hung = yield* Effect.fork(pool.submit(Tasks.fault("hang")))
       yield* pool.stats.pipe(Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (s) => s.busy === 1 }))
-      const start = Date.now()
-      yield* Scope.close(scope, Exit.void)
-      assert.isBelow(Date.now() - start, 3000)
+      // The hung task would hold the close for ever; the grace period ends it (a generous deadline, not a timing).
+      yield* Scope.close(scope, Exit.void).pipe(Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => "the close waited for the hung task" }))
       const error = yield* Fiber.join(hung).pipe(Effect.flip)
       assert.strictEqual(error._tag, "ShuttingDown")
       assert.strictEqual((yield* pool.stats).threads, 0)

@@ -162,7 +162,7 @@ layer(Pool, { timeout: 120_000, excludeTestServices: true })("AudioEngine (real 
       assert.deepInclude(result, { speech: [], speechRatio: 0, rmsDbfs: -120, peakDbfs: -120, durationSec: 1 })
     }))
 
-  it.effect("refuses audio over maxAudioSeconds: WAV from its header, MP3 from its frames", () =>
+  it.effect("refuses audio over maxAudioSeconds: WAV from its data chunk, MP3 from its frames", () =>
     Effect.gen(function*() {
       const long = yield* failure(writeWav({ rate: 16_000, bits: 16, channels: [new Float32Array(16_000 * 20)] }))
       assert.deepInclude(long, { _tag: "AudioTooLong", durationSec: 20, maxSeconds: MAX_SECONDS })
@@ -174,14 +174,42 @@ layer(Pool, { timeout: 120_000, excludeTestServices: true })("AudioEngine (real 
       if (error._tag === "AudioTooLong") assert.approximately(error.durationSec, 24.5, 0.1)
     }))
 
-  it.effect("refuses a WAV header claiming 4 GB at once, without allocating it", () =>
+  it.effect("reads streamed WAVs (size placeholders) to the bytes present, as ffmpeg and sox do", () =>
     Effect.gen(function*() {
-      const start = Date.now()
-      const small = writeWav({ rate: 16_000, bits: 16, channels: [new Float32Array(1600)] })
-      const error = yield* failure(patched(small, 40, 0xffffffff, 4))
-      assert.strictEqual(error._tag, "AudioTooLong")
-      if (error._tag === "AudioTooLong") assert.approximately(error.durationSec, 0xffffffff / 32_000, 1)
-      assert.isBelow(Date.now() - start, 2000)
+      // Written to a pipe, so neither tool could go back and fill in the sizes: ffmpeg leaves 0xFFFFFFFF
+      // (RIFF and data, with a LIST chunk between), sox 0x7FFFF000. Each holds the clip's first 5 s.
+      const ffmpeg = fixture("vad-4-segment-test_5s_u8_ffmpeg-pipe.wav")
+      const dataSize = Buffer.from(ffmpeg).indexOf("data") + 4
+      const cases: ReadonlyArray<[string, Uint8Array, number]> = [
+        ["ffmpeg's 0xFFFFFFFF", ffmpeg, 44_100],
+        ["0x80000000", patched(ffmpeg, dataSize, 0x80000000, 4), 44_100],
+        ["a size one byte past the end", patched(ffmpeg, dataSize, ffmpeg.length - dataSize - 3, 4), 44_100],
+        ["sox's 0x7FFFF000", fixture("vad-4-segment-test_5s_8k_sox-pipe.wav"), 8_000]
+      ]
+      for (const [name, wav, rate] of cases) {
+        const result = yield* analyze(wav)
+        assert.deepInclude(result, { sampleRate: rate, channels: 1 }, name)
+        assert.approximately(result.durationSec, 5, 0.001, name)
+        // The first two utterances; the second ends 0.25 s before the cut, where 8-bit noise may carry it on.
+        assert.lengthOf(result.speech, 2, name)
+        assert.approximately(result.speech[0]!.start, 1.1, 0.1, name)
+        assert.approximately(result.speech[0]!.end, 2.3, 0.1, name)
+        assert.approximately(result.speech[1]!.start, 3.75, 0.15, name)
+        assert.isAtLeast(result.speech[1]!.end, 4.7, name)
+        assert.isAtMost(result.speech[1]!.end, 5, name)
+      }
+    }), 60_000)
+
+  it.effect("applies the length limit to the samples a streamed WAV holds, not to what its header claims", () =>
+    Effect.gen(function*() {
+      const streamed = (seconds: number) =>
+        patched(writeWav({ rate: 16_000, bits: 16, channels: [new Float32Array(16_000 * seconds)] }), 40, 0xffffffff, 4)
+      assert.strictEqual((yield* analyze(streamed(0.1))).durationSec, 0.1)
+      const long = yield* failure(streamed(20))
+      assert.deepInclude(long, { _tag: "AudioTooLong", durationSec: 20, maxSeconds: MAX_SECONDS })
+      // A file cut mid-frame keeps its whole frames: 3 bytes past 100 frames of 16-bit stereo.
+      const stereo = writeWav({ rate: 16_000, bits: 16, channels: [new Float32Array(200), new Float32Array(200)] })
+      assert.strictEqual((yield* analyze(stereo.slice(0, 44 + 400 + 3))).durationSec, 100 / 16_000)
     }))
 
   it.effect("answers AudioUndecodable for garbage, odd headers and truncated files", () =>
@@ -199,7 +227,7 @@ layer(Pool, { timeout: 120_000, excludeTestServices: true })("AudioEngine (real 
         ["0 channels", patched(wav, 22, 0, 2), "0 channels"],
         ["7-bit samples", patched(wav, 34, 7, 2), "7-bit"],
         ["A-law", patched(wav, 20, 6, 2), "not PCM or float"],
-        ["a truncated WAV", wav.slice(0, 2000), "truncated"],
+        ["a WAV cut right after its data chunk's header", wav.slice(0, 44), "no samples"],
         ["a WAV with no data chunk", wav.slice(0, 36), "no data chunk"],
         ["a truncated Ogg", robin.slice(0, robin.length >> 1), "truncated"],
         ["Ogg Opus", opus, "Opus is not supported"],

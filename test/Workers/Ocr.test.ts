@@ -31,7 +31,7 @@ describe("OCR words from tesseract's TSV", () => {
 
 describe("which uploads tesseract reads as they are", () => {
   const header = (overrides: Partial<Header> = {}): Header =>
-    ({ width: 640, height: 480, pages: 1, format: "png", channels: 4, orientation: 1, ...overrides })
+    ({ width: 640, height: 480, pages: 1, format: "png", channels: 4, orientation: 1, density: undefined, ...overrides })
   const png = new Uint8Array(readFileSync(new URL("../fixtures/images/testocr.png", import.meta.url)))
   const jpeg = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 0, 0xff, 0xd9])
 

@@ -1,57 +1,135 @@
 /**
- * The `inferd` command line as a user runs it (the built bin, child processes): `cpus` on a fixture tree, and
- * `ocr` on a folder against a running daemon, with one JSON per input and exit codes scripts rely on.
+ * The `inferd` command line as a user runs it (the built bin, child processes): `cpus` on a fixture tree, `ocr`
+ * on folders against a running daemon that wants a token, with one JSON per input and exit codes scripts rely
+ * on, and the wrong inputs a stranger types, each answered by one plain line.
  */
 import { describe, expect, it } from "vitest"
 import { spawnSync } from "node:child_process"
-import { bin, ready, startDaemon } from "../support/daemon.js"
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { bin, freePort, ready, startDaemon } from "../support/daemon.js"
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname
-const inferd = (...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 120_000 })
+const temp = (name: string) => mkdtempSync(join(tmpdir(), `inferd-cli-${name}-`))
+const TOKEN = "cli-test-token"
+const inferd = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+  const { INFERD_API_TOKEN: _, ...inherited } = process.env
+  return spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 120_000, env: { ...inherited, ...env } })
+}
+/** stderr's lines, for "one plain line" checks: no log record, no stack frame. */
+const lines = (stderr: string) => stderr.trim().split("\n")
+const plain = (stderr: string) => expect(stderr).not.toMatch(/timestamp=|level=|\n\s+at |"_tag"/)
 
 describe("inferd CLI", () => {
   it("cpus prints one JSON line from a cgroup v2 fixture tree", () => {
-    const run = inferd("cpus", "--root", fixture("cgroups/v2-quota-2"), "--host-cpus", "8")
+    const run = inferd(["cpus", "--root", fixture("cgroups/v2-quota-2"), "--host-cpus", "8"])
     expect(run.status).toBe(0)
     const line = JSON.parse(run.stdout.trim().split("\n").pop()!) as { cpus: number; quota: number; poolSize: number; source: string }
     expect(line).toMatchObject({ cpus: 2, quota: 2, poolSize: 1 })
     expect(line.source).toContain("cpu.max")
   })
 
-  it("ocr on a folder writes one JSON per input, prints JSON lines, and exits 1 when an input fails", async () => {
-    const daemon = await startDaemon({ INFERD_WORKERS: "1" })
+  it("ocr: one JSON per input mirroring the folders, exit 1 when an input fails, exit 4 without the token", async () => {
+    const daemon = await startDaemon({ INFERD_WORKERS: "1", INFERD_API_TOKEN: TOKEN })
     try {
       const server = daemon.base
       expect(await ready(daemon), daemon.log()).toBe(true)
-      const inputs = mkdtempSync(join(tmpdir(), "inferd-cli-in-"))
+      const inputs = temp("in")
       copyFileSync(fixture("images/simple.png"), join(inputs, "simple.png"))
       copyFileSync(fixture("images/testocr.png"), join(inputs, "testocr.png"))
       writeFileSync(join(inputs, "broken.png"), "not an image")
       writeFileSync(join(inputs, "notes.txt"), "ignored: not an image file")
-      const out = mkdtempSync(join(tmpdir(), "inferd-cli-out-"))
 
-      const run = inferd("ocr", inputs, "--server", server, "--out", out, "--json")
+      // No token, then a wrong one: one line each, exit 4, and nothing written.
+      const noToken = temp("out")
+      for (const [env, says] of [[{}, "it needs a token"], [{ INFERD_API_TOKEN: "wrong" }, "it refused the token"]] as const) {
+        const refused = inferd(["ocr", inputs, "--server", server, "--out", noToken], env)
+        expect(refused.status, refused.stderr).toBe(4)
+        expect(lines(refused.stderr)).toEqual([`inferd: ${server} answered 401 Unauthorized: ${says} (set INFERD_API_TOKEN or pass --token)`])
+      }
+      expect(readdirSync(noToken)).toEqual([])
+
+      const out = temp("out")
+      const run = inferd(["ocr", inputs, "--server", server, "--out", out, "--json"], { INFERD_API_TOKEN: TOKEN })
       expect(run.status, run.stderr).toBe(1)
-      const lines = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as { file: string; ok: boolean })
-      expect(lines.map((l) => [l.file.split("/").pop(), l.ok]).sort()).toEqual([["broken.png", false], ["simple.png", true], ["testocr.png", true]])
+      const results = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as { file: string; ok: boolean })
+      expect(results.map((l) => [l.file.split("/").pop(), l.ok]).sort()).toEqual([["broken.png", false], ["simple.png", true], ["testocr.png", true]])
       expect((JSON.parse(readFileSync(join(out, "simple.png.json"), "utf8")) as { text: string }).text.trim()).toBe("Tesseract.js")
       expect((JSON.parse(readFileSync(join(out, "broken.png.error.json"), "utf8")) as { _tag: string })._tag).toBe("ImageUndecodable")
       expect(existsSync(join(out, "notes.txt.json"))).toBe(false)
+      expect(lines(run.stderr)).toEqual(["inferd: 1 of 3 inputs failed"])
 
-      const good = inferd("ocr", join(inputs, "simple.png"), "--server", server, "--out", out)
-      expect(good.status, good.stderr).toBe(0)
+      // The same file name in two folders: each keeps its result, under its folder's name.
+      const twins = temp("twins")
+      mkdirSync(join(twins, "a"))
+      mkdirSync(join(twins, "b"))
+      copyFileSync(fixture("images/simple.png"), join(twins, "a", "page.png"))
+      copyFileSync(fixture("images/testocr.png"), join(twins, "b", "page.png"))
+      const mirrored = temp("out")
+      const both = inferd(["ocr", join(twins, "a"), join(twins, "b"), "--server", server, "--out", mirrored, "--token", TOKEN])
+      expect(both.status, both.stderr).toBe(0)
+      expect(lines(both.stderr)).toEqual([`2 of 2 done, results in ${mirrored}`])
+      const text = (name: string) => (JSON.parse(readFileSync(join(mirrored, name), "utf8")) as { text: string }).text
+      expect(text("a/page.png.json").trim()).toBe("Tesseract.js")
+      expect(text("b/page.png.json")).toMatch(/^This is a lot of 12 point text/)
     } finally {
       daemon.child.kill("SIGTERM")
       await daemon.exit
     }
   }, 180_000)
 
-  it("exits 3 when no daemon answers", () => {
-    const run = inferd("ocr", fixture("images/simple.png"), "--server", "http://127.0.0.1:9", "--out", mkdtempSync(join(tmpdir(), "inferd-cli-out-")))
+  it("exits 3 when no daemon answers, saying why", async () => {
+    const server = `http://127.0.0.1:${await freePort()}`
+    const run = inferd(["ocr", fixture("images/simple.png"), "--server", server, "--out", temp("out")])
     expect(run.status).toBe(3)
-    expect(run.stderr).toContain("no inferd answers")
+    expect(lines(run.stderr)).toEqual([`inferd: no inferd answers at ${server} (connect ECONNREFUSED ${server.slice(7)})`])
+  })
+
+  it("answers wrong usage with one plain line and exit 2; an empty folder with a warning and exit 1", () => {
+    const missing = inferd(["ocr", "/nonexistent/scan.png"])
+    expect(missing.status).toBe(2)
+    expect(lines(missing.stderr)).toEqual(["inferd: /nonexistent/scan.png: no such file or folder"])
+    const noArgument = inferd(["ocr"])
+    expect(noArgument.status).toBe(2)
+    expect(noArgument.stderr.trim()).toBe("Missing argument <file|dir>")
+    const unknown = inferd(["ocr", fixture("images"), "--outt", "x"])
+    expect(unknown.status).toBe(2)
+    expect(lines(unknown.stderr)).toEqual(["inferd: --outt: no such option (--help lists them)"])
+    const zero = inferd(["ocr", fixture("images"), "--concurrency", "0"])
+    expect(zero.status).toBe(2)
+    expect(zero.stderr.trim()).toBe("--concurrency must be at least 1")
+    const notAFolder = join(temp("out"), "file")
+    writeFileSync(notAFolder, "")
+    const badOut = inferd(["ocr", fixture("images"), "--out", notAFolder, "--server", "http://127.0.0.1:9"])
+    expect(badOut.status).toBe(2)
+    expect(lines(badOut.stderr)).toEqual([`inferd: ${notAFolder}: exists and is not a folder`])
+    for (const run of [missing, noArgument, unknown, zero, badOut]) plain(run.stderr)
+
+    const empty = temp("empty")
+    const none = inferd(["audio", empty, "--server", "http://127.0.0.1:9"])
+    expect(none.status).toBe(1)
+    expect(lines(none.stderr)).toEqual([`warning: ${empty} holds no audio files (.wav .flac .ogg .mp3)`, `inferd: no audio files in ${empty}`])
+  })
+
+  it("--help states every default and the exit codes", () => {
+    const help = inferd(["ocr", "--help"])
+    expect(help.status).toBe(0)
+    const text = help.stdout.replace(/\x1b\[[0-9;]*m/g, "")
+    expect(text).toContain("$ ocr [--server URL] [--out DIR] [--json] [--local] [--concurrency N] [--token TOKEN] [--format json | text | hocr | tsv | pdf] [--lang LANGS] <file|dir>...")
+    for (const fact of ["(default http://127.0.0.1:8080)", "(default: the current folder)", "(default 4)", "(default: INFERD_API_TOKEN, else none)", "(default json)", "(default eng;", "EXIT CODES"]) {
+      expect(text).toContain(fact)
+    }
+    for (const code of ["0", "1", "2", "3", "4"]) expect(text).toMatch(new RegExp(`\\n\\s*${code}\\n\\s+\\S`))
+  })
+
+  it("models fetch names the host it could not reach, one line per file, and exits 1", async () => {
+    const host = `127.0.0.1:${await freePort()}`
+    const run = inferd(["models", "fetch", "--from", `http://${host}/models`, "--dir", temp("models")])
+    expect(run.status).toBe(1)
+    const perFile = run.stdout.trim().split("\n")
+    expect(perFile).toHaveLength(3)
+    for (const line of perFile) expect(line).toMatch(new RegExp(`^failed +\\S+\\.onnx +cannot reach ${host} \\(connect ECONNREFUSED ${host}\\)$`))
+    expect(lines(run.stderr)).toEqual(["inferd: 3 of 3 model files failed: version-RFB-640.onnx, version-RFB-320.onnx, MobileFaceNet.onnx"])
   })
 })

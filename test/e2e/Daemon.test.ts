@@ -15,43 +15,6 @@ interface Answer { readonly status: number; readonly body: { readonly text?: str
 const status = async (base: string) => (await (await fetch(`${base}/status`)).json()) as Status
 
 describe("inferd serve (child process)", () => {
-  it("kill -9 with async jobs accepted, then a restart: every job completes", async () => {
-    const env = { INFERD_WORKERS: "1", INFERD_DATA_DIR: mkdtempSync(join(tmpdir(), "inferd-e2e-jobs-")), INFERD_INBOX: mkdtempSync(join(tmpdir(), "inferd-e2e-inbox-")) }
-    const tiff = readFileSync(fixture("two-pages.tif"))
-    const first = await startDaemon(env)
-    const ids: Array<string> = []
-    try {
-      expect(await ready(first), first.log()).toBe(true)
-      for (let i = 0; i < 4; i++) {
-        const r = await fetch(`${first.base}/v1/ocr?async=true`, { method: "POST", body: tiff, headers: { "content-type": "image/tiff" } })
-        expect(r.status).toBe(202)
-        ids.push(((await r.json()) as { id: string }).id)
-      }
-      first.child.kill("SIGKILL")
-      await first.exit
-    } finally {
-      first.child.kill("SIGKILL")
-    }
-    const second = await startDaemon(env)
-    try {
-      expect(await ready(second), second.log()).toBe(true)
-      for (const id of ids) {
-        let job: { state: string; result?: { pages: number; results: Array<{ text: string }> } } = { state: "queued" }
-        const until = Date.now() + 60_000
-        while (job.state !== "done" && job.state !== "failed" && Date.now() < until) {
-          job = (await (await fetch(`${second.base}/v1/jobs/${id}`)).json()) as typeof job
-          await new Promise((r) => setTimeout(r, 200))
-        }
-        expect(job.state, `${id}: ${JSON.stringify(job)}`).toBe("done")
-        expect(job.result?.pages).toBe(2)
-        expect(job.result?.results[1]?.text).toContain("Tesseract.js")
-      }
-    } finally {
-      second.child.kill("SIGTERM")
-      await second.exit
-    }
-  }, 240_000)
-
   it("SIGKILL in the middle of inbox work, then a restart: every file ends in done/ with a whole result", async () => {
     const inbox = mkdtempSync(join(tmpdir(), "inferd-e2e-kill-"))
     const names = Array.from({ length: 12 }, (_, i) => `page-${i}.png`)
@@ -85,7 +48,9 @@ describe("inferd serve (child process)", () => {
 
   it("serves OCR under load, then stops on SIGTERM with 50 requests in flight: exit 0, no inbox file lost", async () => {
     const inbox = mkdtempSync(join(tmpdir(), "inferd-e2e-inbox-"))
-    const daemon = await startDaemon({ INFERD_WORKERS: "2", INFERD_INBOX: inbox, INFERD_INBOX_INTERVAL: "300 millis", INFERD_SHUTDOWN_GRACE: "10 seconds" })
+    // A grace far shorter than the queued pages need (up to 16 queued, each ~300 ms of CPU, on 2 workers), so some
+    // are refused with ShuttingDown on any machine: with 10 s, a quiet machine finished them all and none were.
+    const daemon = await startDaemon({ INFERD_WORKERS: "2", INFERD_INBOX: inbox, INFERD_INBOX_INTERVAL: "300 millis", INFERD_SHUTDOWN_GRACE: "500 millis" })
     const { base } = daemon
     try {
       expect(await ready(daemon), daemon.log()).toBe(true)
@@ -100,13 +65,17 @@ describe("inferd serve (child process)", () => {
       const names = ["a.png", "b.png", "c.png", "d.png", "e.png", "f.png"]
       names.forEach((name, i) => copyFileSync(fixture(i % 2 ? "simple.png" : "testocr.png"), join(inbox, name)))
       const body = readFileSync(fixture("testocr.png"))
+      let read = 0
       const requests = Array.from({ length: 50 }, () =>
         fetch(`${base}/v1/ocr`, { method: "POST", body, headers: { "content-type": "image/png" } })
-          .then(async (r): Promise<Answer> => ({ status: r.status, body: (await r.json()) as Answer["body"] }))
+          .then(async (r): Promise<Answer> => {
+            if (r.status === 200) read++
+            return { status: r.status, body: (await r.json()) as Answer["body"] }
+          })
       )
-      // Let the load and the inbox get going, then stop the daemon in the middle of it.
-      await waitFor(async () => (await status(base)).pool.busy === 2, 10_000)
-      await new Promise((r) => setTimeout(r, 700))
+      // Let the load get going (both workers busy, a first page read), then stop the daemon in the middle of it.
+      expect(await waitFor(async () => (await status(base)).pool.busy === 2, 30_000), daemon.log()).toBe(true)
+      expect(await waitFor(async () => read > 0, 60_000), daemon.log()).toBe(true)
       const stopAt = Date.now()
       daemon.child.kill("SIGTERM")
       const [code, answers] = await Promise.all([daemon.exit, Promise.all(requests)])

@@ -8,16 +8,18 @@ import { Effect } from "effect"
 import fc from "fast-check"
 import { readFileSync } from "node:fs"
 import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
+import { bombs, textPagePdf } from "../support/pdfs.js"
 import { send, testServer } from "../support/server.js"
 import * as shared from "../support/shared.js"
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url)))
-const seeds = [fixture("simple.png"), fixture("testocr.png")]
+const seeds = [fixture("simple.png"), fixture("testocr.png"), fixture("three-pages.tif"), textPagePdf("A page of text to mutate, long enough to count."), bombs.encrypted()]
 
-/** Bodies from noise to nearly-valid: random bytes, magic numbers with junk after, real files cut or corrupted. */
+/** Bodies from noise to valid: random bytes, magic numbers with junk after, real files cut or corrupted, or whole. */
 const body = fc.oneof(
+  fc.constant(seeds[0]!),
   fc.uint8Array({ maxLength: 4096 }),
-  fc.tuple(fc.constantFrom("\x89PNG\r\n\x1a\n", "\xff\xd8\xff", "GIF89a", "RIFF\0\0\0\0WEBP", "II*\0", "BM", "RIFF\0\0\0\0WAVE", "fLaC", "OggS", "ID3"), fc.uint8Array({ maxLength: 2048 }))
+  fc.tuple(fc.constantFrom("\x89PNG\r\n\x1a\n", "\xff\xd8\xff", "GIF89a", "RIFF\0\0\0\0WEBP", "II*\0", "BM", "RIFF\0\0\0\0WAVE", "fLaC", "OggS", "ID3", "%PDF-1.7\n"), fc.uint8Array({ maxLength: 2048 }))
     .map(([magic, rest]) => new Uint8Array([...Buffer.from(magic, "latin1"), ...rest])),
   fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }))
     .map(([seed, cut, flips]) => {
@@ -29,10 +31,11 @@ const body = fc.oneof(
 
 const contentType = fc.constantFrom(
   "image/png", "image/jpeg", "image/tiff", "image/webp", "image/bmp", "image/gif", "audio/wav", "audio/flac",
-  "audio/ogg", "audio/mpeg", "application/json", "text/plain", "application/octet-stream", "", "image/png; charset=utf-8"
+  "audio/ogg", "audio/mpeg", "application/pdf", "application/json", "text/plain", "application/octet-stream", "", "image/png; charset=utf-8"
 )
 
-const routes = ["/v1/ocr", "/v1/ocr?timeoutMs=5000", "/v1/ocr?timeoutMs=abc", "/v1/audio/analyze", "/v1/audio/analyze?threshold=2",
+const routes = ["/v1/ocr", "/v1/ocr?timeoutMs=5000", "/v1/ocr?timeoutMs=abc", "/v1/ocr?lang=deu+eng&dpi=72", "/v1/ocr?ocr=force&psm=6",
+  "/v1/ocr?lang=xx", "/v1/ocr?dpi=9999", "/v1/ocr?format=nope", "/v1/audio/analyze", "/v1/audio/analyze?threshold=2",
   "/v1/faces/detect", "/v1/faces/detect?model=fast&threshold=0.5", "/v1/faces/embed", "/v1/faces/verify", "/v1/faces/identify",
   "/v1/jobs?kind=ocr", "/v1/jobs?kind=audio.analyze", "/v1/jobs?kind=bad", "/v1/loops/inbox/run", "/v1/debug/fault", "/v1/nope"]
 
@@ -54,11 +57,12 @@ const request = fc.oneof(
 const models = new URL("../../../shared/data/models", import.meta.url).pathname
 const haveModels = shared.has("fuzz on face routes with real models", "data/models/version-RFB-640.onnx", "data/models/MobileFaceNet.onnx")
 
-layer(testServer({ upload: { maxBody: 1_000_000, maxParts: 8 }, pool: { settings: WorkerSettings.forTests({ modelsDir: models }) } }), { timeout: 300_000, excludeTestServices: true })("fuzz", (it) => {
+layer(testServer({ upload: { maxBody: 1_000_000, maxParts: 8 }, pool: { settings: WorkerSettings.forTests({ modelsDir: models, pageTimeoutMs: 10_000 }) } }), { timeout: 300_000, excludeTestServices: true })("fuzz", (it) => {
   it.effect("every answer is a typed 4xx or a result, never a 5xx, and /status still answers", () =>
     Effect.gen(function*() {
       const samples = fc.sample(request, { numRuns: 2000, seed: 20261126 })
       let results = 0
+      let pages = 0
       for (const sample of samples) {
         const reply = yield* send(sample).pipe(
           Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => `no answer within 20 s to ${sample.method} ${sample.url} ${sample.body._tag} ${sample.headers["content-type"]}` }),
@@ -68,10 +72,17 @@ layer(testServer({ upload: { maxBody: 1_000_000, maxParts: 8 }, pool: { settings
         if (reply.status >= 400) {
           assert.isString(reply.body._tag, JSON.stringify(reply.body))
           assert.isString(reply.body.message, JSON.stringify(reply.body))
-        } else results++
+        } else {
+          // A success is a real answer of its route: a page's text, faces, speech, or a job's receipt.
+          const kind = ["text", "faces", "speech", "id"].find((key) => key in reply.body)
+          assert.isDefined(kind, `${sample.url}: ${JSON.stringify(reply.body)}`)
+          if (kind === "text" && reply.body.text !== "") pages++
+          results++
+        }
       }
-      // Nearly everything generated is refused; the few survivors are real results.
-      assert.isBelow(results, samples.length)
+      // Nearly everything generated is refused, but not everything: whole pages were read.
+      assert.isAbove(pages, 0, "no generated page was read: the fuzz never reached the success path")
+      assert.isBelow(results, samples.length / 10)
       assert.strictEqual((yield* send(HttpClientRequest.get("/status"))).status, 200)
     }), 300_000)
 })

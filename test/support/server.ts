@@ -8,18 +8,19 @@ import { ConfigProvider, Effect, Layer, Schedule } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as Jobs from "../../src/Fibers/Jobs.js"
 import * as LoopsLayer from "../../src/Fibers/Loops.js"
-import { ApiLive, serve } from "../../src/Http/Server.js"
+import { ApiLive, routes, serve } from "../../src/Http/Server.js"
 import * as Upload from "../../src/Http/Upload.js"
 import * as CpuLimit from "../../src/Layers/CpuLimit.js"
+import { JobsLive } from "../../src/Jobs/Jobs.js"
+import * as DrainState from "../../src/Layers/DrainState.js"
 import * as Gallery from "../../src/Layers/Gallery.js"
-import * as JobStore from "../../src/Layers/JobStore.js"
 import * as Models from "../../src/Layers/Models.js"
 import * as Metrics from "../../src/Layers/Metrics.js"
 import type * as PoolOptions from "../../src/Pool/PoolOptions.js"
 import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import { poolOptions } from "./pool.js"
+import * as statuses from "./statuses.js"
 
 export { poolOptions }
 
@@ -37,11 +38,12 @@ export const testServer = (options: TestServerOptions = {}) =>
     Layer.provide(ApiLive),
     Layer.provide(Layer.succeed(Upload.Upload, Upload.make(options.upload ?? { maxBody: 20 * 1024 * 1024, maxParts: 16 }))),
     Layer.provide(options.loops ?? Layer.empty),
-    Layer.provide(Jobs.layer.pipe(Layer.provide(JobStore.layer))),
+    Layer.provide(JobsLive),
     Layer.provide(Gallery.layer),
     Layer.provide(Models.layer),
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provideMerge(LoopsLayer.layer),
+    Layer.provideMerge(DrainState.layer),
     Layer.provideMerge(Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions(options.pool)))),
     Layer.provide(CpuLimit.layerTest({ cpus: 2, quota: 2, source: "test" })),
     Layer.provide(options.metrics ? Metrics.layer : Layer.empty),
@@ -51,6 +53,15 @@ export const testServer = (options: TestServerOptions = {}) =>
       ...options.config
     })))
   )
+
+/**
+ * The embedded jobs engine (SQLite in a fresh folder) for a test that builds its server from parts: the task
+ * routes take `?async=true`. Needs a WorkerPool.
+ */
+export const embeddedJobs = JobsLive.pipe(
+  Layer.provide(LoopsLayer.layer),
+  Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson({ INFERD_DATA_DIR: mkdtempSync(join(tmpdir(), "inferd-test-jobs-")) })))
+)
 
 export interface Reply {
   readonly status: number
@@ -64,6 +75,8 @@ export const send = (request: HttpClientRequest.HttpClientRequest) =>
     const client = yield* HttpClient.HttpClient
     const response = yield* client.execute(request)
     const text = yield* response.text
+    const route = routes.find(request.method, request.url.replace(/^[a-z]+:\/\/[^/]+/, ""))
+    statuses.record([{ method: request.method, route: route?.template ?? "unmatched", status: response.status }])
     return { status: response.status, body: text === "" ? {} : JSON.parse(text) as Record<string, unknown>, headers: response.headers } satisfies Reply
   })
 

@@ -1,0 +1,68 @@
+/**
+ * Multi-page documents through the real server and pool: every page of a TIFF read, in order, spread over two
+ * workers; a document over INFERD_MAX_PAGES refused before any page is read.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect, HashMap, Layer, Logger, Option, Schedule } from "effect"
+import { readFileSync } from "node:fs"
+import sharp from "sharp"
+import { awaitReady, post, testServer } from "../support/server.js"
+
+const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url)))
+
+interface Page { readonly page: number; readonly text: string; readonly confidence: number; readonly words: ReadonlyArray<{ readonly text: string }>; readonly width: number; readonly height: number }
+
+/** Every log entry's message and annotations, as the daemon's logger would receive them. */
+const logged: Array<{ readonly message: string; readonly from: unknown; readonly worker: unknown }> = []
+const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ annotations, message }) => {
+  logged.push({ message: String(message), from: HashMap.get(annotations, "from").pipe(Option.getOrNull), worker: HashMap.get(annotations, "worker").pipe(Option.getOrNull) })
+}))
+
+layer(testServer({ pool: { size: 2 }, config: { INFERD_MAX_PAGES: "3" } }).pipe(Layer.provide(capture)), { timeout: 120_000, excludeTestServices: true })("OCR of multi-page documents", (it) => {
+  it.effect("POST /v1/ocr reads every page of a three-page TIFF, in order, and joins them as tesseract's CLI does", () =>
+    Effect.gen(function*() {
+      yield* awaitReady
+      const { status, body } = yield* post("/v1/ocr", fixture("three-pages.tif"), "image/tiff")
+      assert.strictEqual(status, 200)
+      const pages = body.pages as ReadonlyArray<Page>
+      assert.deepStrictEqual(pages.map((p) => p.page), [1, 2, 3])
+      assert.include(pages[0]!.text, "This is a lot of 12 point text to test the")
+      assert.strictEqual(pages[1]!.text.trim(), "Tesseract.js")
+      assert.include(pages[2]!.text, "The third page says hello")
+      assert.strictEqual(body.text, pages.map((p) => p.text).join("\f"))
+      const words = body.words as ReadonlyArray<{ readonly text: string; readonly page: number }>
+      assert.deepStrictEqual(words.map((w) => [w.page, w.text]), pages.flatMap((p) => p.words.map((w) => [p.page, w.text])))
+      assert.deepStrictEqual([body.width, body.height], [640, 480])
+      const mean = pages.reduce((sum, p) => sum + p.confidence * p.words.length, 0) / words.length
+      assert.closeTo(body.confidence as number, mean, 1e-9)
+    }))
+
+  it.effect("tesseract's own warnings about the TIFF's resolution go through the logger, with the worker's id", () =>
+    Effect.gen(function*() {
+      const warning = yield* Effect.sync(() => logged.find((entry) => entry.message.includes("Invalid resolution"))).pipe(
+        Effect.filterOrFail((entry) => entry !== undefined),
+        Effect.retry(Schedule.spaced("50 millis")),
+        Effect.timeout("10 seconds")
+      )
+      assert.strictEqual(warning.from, "stderr")
+      assert.isNumber(warning.worker)
+    }))
+
+  it.effect("a single-page image answers one page in the same shape", () =>
+    Effect.gen(function*() {
+      const { status, body } = yield* post("/v1/ocr", fixture("simple.png"), "image/png")
+      assert.strictEqual(status, 200)
+      const pages = body.pages as ReadonlyArray<Page>
+      assert.deepStrictEqual(pages.map((p) => [p.page, p.text, p.width, p.height]), [[1, body.text, 320, 180]])
+      assert.strictEqual(body.confidence, pages[0]!.confidence)
+    }))
+
+  it.effect("POST /v1/ocr answers 413 TooManyPages for a TIFF over INFERD_MAX_PAGES", () =>
+    Effect.gen(function*() {
+      const page = yield* Effect.promise(() => sharp(fixture("simple.png")).png().toBuffer())
+      const four = yield* Effect.promise(() => sharp([page, page, page, page], { join: { animated: true } }).tiff().toBuffer())
+      const { status, body } = yield* post("/v1/ocr", four, "image/tiff")
+      assert.strictEqual(status, 413)
+      assert.deepInclude(body, { _tag: "TooManyPages", pages: 4, maxPages: 3 })
+    }))
+})
