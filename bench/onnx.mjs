@@ -17,20 +17,22 @@ const models = arg("models", join(root, "../shared/data/models"))
 const cpus = availableParallelism()
 const photo = readFileSync(join(root, "../shared/data/images/faces/group4_ultraface2.jpg"))
 const wav = readFileSync(join(root, "test/fixtures/audio/vad-4-segment-test_16k.wav"))
-const haveFaces = existsSync(join(models, "version-RFB-640.onnx"))
+const haveFaces = existsSync(join(models, "yunet_s_dynamic.onnx"))
 
 const { daemon, base } = await startDaemon({ INFERD_MODELS_DIR: models, INFERD_CANARY_INTERVAL: "1 hour" })
 const workers = (await (await fetch(base + "/status")).json()).pool.size
 
 const options = { intraOpNumThreads: cpus, interOpNumThreads: 1, executionMode: "sequential", logSeverityLevel: 3 }
-const faceSession = haveFaces ? await ort.InferenceSession.create(join(models, "version-RFB-640.onnx"), options) : null
+const faceSession = haveFaces ? await ort.InferenceSession.create(join(models, "yunet_s_dynamic.onnx"), options) : null
 const vadSession = await ort.InferenceSession.create(vadModelPath(), options)
 
+// YuNet as the daemon's `accurate` model runs it: decoded upright, longer side scaled to 640, BGR planar, padded to 32s.
 const plainFaces = async () => {
-  const { data } = await sharp(photo).rotate().removeAlpha().resize(640, 480, { fit: "fill" }).raw().toBuffer({ resolveWithObject: true })
-  const input = new Float32Array(3 * 480 * 640)
-  for (let i = 0; i < 480 * 640; i++) for (let c = 0; c < 3; c++) input[c * 480 * 640 + i] = (data[i * 3 + c] - 127) / 128
-  await faceSession.run({ input: new ort.Tensor("float32", input, [1, 3, 480, 640]) })
+  const { data, info } = await sharp(photo).rotate().removeAlpha().resize(640, 640, { fit: "inside" }).raw().toBuffer({ resolveWithObject: true })
+  const width = Math.ceil(info.width / 32) * 32, height = Math.ceil(info.height / 32) * 32, plane = width * height
+  const input = new Float32Array(3 * plane)
+  for (let y = 0; y < info.height; y++) for (let x = 0; x < info.width; x++) for (let c = 0; c < 3; c++) input[(2 - c) * plane + y * width + x] = data[(y * info.width + x) * 3 + c]
+  await faceSession.run({ input: new ort.Tensor("float32", input, [1, 3, height, width]) })
 }
 const samples = (() => { const pcm = new Int16Array(wav.buffer.slice(wav.byteOffset + 44, wav.byteOffset + wav.byteLength - (wav.byteLength - 44) % 2)); return Float32Array.from(pcm, (v) => v / 32768) })()
 const plainVad = async () => {

@@ -12,6 +12,7 @@ const steps = [
   ["ocr.mjs", quick ? ["--pages", "6", "--rounds", "2"] : ["--rounds", "5"]],
   ["pdf.mjs", quick ? ["--pages", "6", "--rounds", "2"] : ["--rounds", "4"]],
   ["onnx.mjs", quick ? ["--rounds", "2"] : ["--rounds", "3"]],
+  ["faces-cost.mjs", ["--runs", quick ? "3" : "9"]],
   ["status-latency.mjs", ["--seconds", quick ? "8" : "20"]],
   ["cpu-quota.mjs", ["--seconds", quick ? "8" : "20"]],
   ["lifecycle.mjs", ["--rounds", quick ? "1" : "3"]],
@@ -35,6 +36,7 @@ if (results.ocr) line("OCR via HTTP / tesseract.js scheduler", results.ocr.ratio
 if (results.pdf) line("PDF pages via HTTP / same renderer + tesseract.js scheduler", results.pdf.ratios.httpVsRendererScheduler.toFixed(2), ">= 0.95")
 if (results.pdf) line("born-digital 50-page PDF from its text layer, ms", results.pdf.textLayer50Ms.median.toFixed(0), "< 2000")
 if (results.onnx) for (const [k, v] of Object.entries(results.onnx.ratios ?? {})) line(`${k} via HTTP / one all-cores onnxruntime session`, v.toFixed(2), ">= 1.0")
+if (results.facesCost) line("face detection + embedding on one thread, ms CPU per face", results.facesCost.total.perFaceCpu.toFixed(1))
 if (results.statusLatency) line("/status p99 idle → busy, ms", `${results.statusLatency.idle.p99.toFixed(1)} → ${results.statusLatency.busy.p99.toFixed(1)}`, "busy <= 10, <= idle + 5")
 if (results.statusLatency?.busy.loopDelayMs) line("daemon event-loop delay p99 idle → busy, ms (10 ms resolution)", `${results.statusLatency.idle.loopDelayMs.p99.toFixed(1)} → ${results.statusLatency.busy.loopDelayMs.p99.toFixed(1)}`)
 if (results.cpuQuota) for (const r of results.cpuQuota.results) line(`/status p99 busy under a ${r.quota} CPU quota (pool ${r.pool}), ms`, r.busy.p99.toFixed(1))

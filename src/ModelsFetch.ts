@@ -147,7 +147,7 @@ export const fetch = Command.make("fetch", { from, dir }, ({ dir, from }) =>
     return yield* new ModelsFetchFailed({ message: `${failed.length} of ${results.length} model files failed: ${failed.map((r) => r.file).join(", ")}${hint}` })
   })
 ).pipe(
-  Command.withDescription("download the face models (UltraFace, MobileFaceNet), verify their sha256 and install them; exit 0 when every file is in place, 1 otherwise")
+  Command.withDescription("download the face models (YuNet, MobileFaceNet), verify their sha256 and install them; exit 0 when every file is in place, 1 otherwise")
 )
 
 /** `inferd models …`: the face model files. */

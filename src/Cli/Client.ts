@@ -15,7 +15,7 @@ import * as UndiciClient from "../Layers/UndiciClient.js"
 import * as OcrDocument from "../Layers/OcrDocument.js"
 import * as Tasks from "../Pool/Tasks.js"
 import * as WorkerPool from "../Pool/WorkerPool.js"
-import { defaultOcrOptions, type OcrFormat } from "../Workers/Protocol.js"
+import { defaultOcrOptions, FACE_DEFAULTS, type OcrFormat } from "../Workers/Protocol.js"
 import { expand, extensions, type Input, type Kind, unusable } from "./Inputs.js"
 import * as Progress from "./Progress.js"
 
@@ -98,7 +98,7 @@ const local = (reading: Reading) =>
         ? ocr(bytes)
         : Effect.map(
           kind === "faces"
-            ? pool.submit<unknown, unknown>(Tasks.detectFaces(bytes, { model: "accurate", threshold: 0.7, embed: false }))
+            ? pool.submit<unknown, unknown>(Tasks.detectFaces(bytes, { ...FACE_DEFAULTS, embed: false }))
             : pool.submit<unknown, unknown>(Tasks.analyzeAudio(bytes, { threshold: 0.5, minSpeechMs: 250, minSilenceMs: 100, speechPadMs: 30 })),
           (json) => ({ json })
         )

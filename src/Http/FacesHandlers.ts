@@ -10,35 +10,61 @@ import { Gallery } from "../Layers/Gallery.js"
 import * as Tasks from "../Pool/Tasks.js"
 import { WorkerPool, type WorkerPoolService } from "../Pool/WorkerPool.js"
 import type { Face, FaceModel } from "../Workers/Protocol.js"
-import { type FacesApi, NoFace } from "./FacesApi.js"
+import { type FaceChoice, type FacesApi, NoFace, SeveralFaces } from "./FacesApi.js"
 import { accepted, asyncNotOffered } from "./JobsHandlers.js"
 import * as Media from "./Media.js"
 import { MalformedRequest, Upload, type UploadedFile } from "./Upload.js"
 
 /** The detection settings every endpoint takes from its query (see `DetectParams`). */
 export interface Detect {
-  readonly threshold: number
   readonly model: FaceModel
+  readonly minScore: number
   readonly timeoutMs?: number | undefined
 }
 
 /** Runs detection (and embedding) on the pool; the bytes are transferred, so `image` is empty afterwards. */
 export const detect = (pool: WorkerPoolService, image: Uint8Array, params: Detect, embed: boolean) =>
-  pool.submit(Tasks.detectFaces(image, { model: params.model, threshold: params.threshold, embed }), {
+  pool.submit(Tasks.detectFaces(image, { model: params.model, minScore: params.minScore, embed }), {
     timeout: params.timeoutMs,
     bytes: image.byteLength
   })
 
 const area = (face: Face) => face.box.width * face.box.height
 
-/** The embedding of the largest face in an uploaded file, or NoFace naming the file's field. */
+/** A face as answers show it: without its embedding. */
+export const shown = ({ box, landmarks, score }: Face) => ({ box, score, landmarks })
+
+/** A face chosen from an upload, with its embedding. */
+export interface Chosen {
+  readonly face: Face
+  readonly embedding: ReadonlyArray<number>
+}
+
+/** The largest of an upload's faces, or NoFace naming the upload's field. */
+const largestOf = (file: UploadedFile, params: Detect, faces: ReadonlyArray<Face>): Effect.Effect<Chosen, NoFace> => {
+  const largest = faces.reduce<Face | undefined>((best, face) => best === undefined || area(face) > area(best) ? face : best, undefined)
+  return largest?.embedding === undefined
+    ? Effect.fail(new NoFace({ message: `no face found in "${file.field}" (model ${params.model}, score at least ${params.minScore})`, field: file.field }))
+    : Effect.succeed({ face: largest, embedding: largest.embedding })
+}
+
+/** The largest face of an uploaded file, with its embedding. */
 export const largestFace = (pool: WorkerPoolService, file: UploadedFile, params: Detect) =>
-  Effect.flatMap(detect(pool, file.bytes, params, true), ({ faces }) => {
-    const largest = faces.reduce<Face | undefined>((best, face) => best === undefined || area(face) > area(best) ? face : best, undefined)
-    return largest?.embedding === undefined
-      ? Effect.fail(new NoFace({ message: `no face found in "${file.field}" (model ${params.model}, score over ${params.threshold})`, field: file.field }))
-      : Effect.succeed(largest.embedding)
-  })
+  Effect.flatMap(detect(pool, file.bytes, params, true), ({ faces }) => largestOf(file, params, faces))
+
+/**
+ * The face of an enrolment photo, with its embedding: the only one (several is SeveralFaces, naming the field
+ * and the count), or with `largest` the largest.
+ */
+export const enrolmentFace = (pool: WorkerPoolService, file: UploadedFile, params: Detect, choice: FaceChoice) =>
+  Effect.flatMap(detect(pool, file.bytes, params, true), ({ faces }): Effect.Effect<Chosen, NoFace | SeveralFaces> =>
+    faces.length > 1 && choice === "only"
+      ? Effect.fail(new SeveralFaces({
+        message: `"${file.field}" shows ${faces.length} faces: send a photo of one person, or add face=largest to use the largest`,
+        field: file.field,
+        faces: faces.length
+      }))
+      : largestOf(file, params, faces))
 
 /**
  * Runs every effect to its end, then fails with the first failure. Interrupting a task still running on a
@@ -66,21 +92,21 @@ export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<ApiError, neve
     const gallery = yield* Gallery
     const jobs = yield* Jobs
     const one = (params: Detect, embed: boolean) => Effect.flatMap(upload.one(Media.image), (image) => detect(pool, image, params, embed))
-    const later = (kind: "faces.detect" | "faces.embed", { model, threshold, timeoutMs }: Detect) =>
+    const later = (kind: "faces.detect" | "faces.embed", { minScore, model, timeoutMs }: Detect) =>
       Effect.flatMap(upload.one(Media.image), (image) =>
-        Effect.map(jobs.submit({ kind, options: { model, threshold, timeoutMs } }, image), (job) => accepted(job.id, job.state)))
+        Effect.map(jobs.submit({ kind, options: { model, minScore, timeoutMs } }, image), (job) => accepted(job.id, job.state)))
     const refuseAsync = (params: { readonly async?: boolean | undefined }, route: string) =>
       params.async === true ? Effect.fail(asyncNotOffered(route)) : Effect.void
 
     return handlers
       .handle("detect", ({ urlParams }) =>
-        urlParams.async === true ? later("faces.detect", urlParams) : Effect.map(one(urlParams, false), (result) => ({ ...result, faces: result.faces.map(({ box, score }) => ({ box, score })) })).pipe(
-          Effect.withSpan("faces.detect")
-        ))
+        urlParams.async === true
+          ? later("faces.detect", urlParams)
+          : Effect.map(one(urlParams, false), (result) => ({ ...result, faces: result.faces.map(shown) })).pipe(Effect.withSpan("faces.detect")))
       .handle("embed", ({ urlParams }) =>
         urlParams.async === true ? later("faces.embed", urlParams) : Effect.map(one(urlParams, true), (result) => ({
           ...result,
-          faces: result.faces.map(({ box, embedding, score }) => ({ box, score, embedding: embedding ?? [] }))
+          faces: result.faces.map((face) => ({ ...shown(face), embedding: face.embedding ?? [] }))
         })).pipe(Effect.withSpan("faces.embed")))
       .handle("verify", ({ urlParams }) =>
         Effect.gen(function*() {
@@ -90,16 +116,18 @@ export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<ApiError, neve
           if (a === undefined || b === undefined) {
             return yield* new MalformedRequest({ message: "verify takes two multipart files, \"a\" and \"b\", one face each" })
           }
-          const [ea = [], eb = []] = yield* allSettled([largestFace(pool, a, urlParams), largestFace(pool, b, urlParams)])
-          const score = similarity(ea, eb)
-          return { similarity: score, match: score >= gallery.threshold, threshold: gallery.threshold }
+          const [fa, fb] = yield* allSettled([largestFace(pool, a, urlParams), largestFace(pool, b, urlParams)])
+          const threshold = urlParams.threshold ?? gallery.threshold
+          const score = similarity(fa!.embedding, fb!.embedding)
+          return { similarity: score, match: score >= threshold, threshold, a: shown(fa!.face), b: shown(fb!.face) }
         }).pipe(Effect.withSpan("faces.verify")))
       .handle("identify", ({ urlParams }) =>
         Effect.gen(function*() {
           yield* refuseAsync(urlParams, "POST /v1/faces/identify")
           const result = yield* one(urlParams, true)
-          const faces = yield* Effect.forEach(result.faces, ({ box, embedding, score }) =>
-            Effect.map(gallery.identify(embedding ?? []), (match) => ({ box, score, match })))
-          return { faces }
+          const threshold = urlParams.threshold ?? gallery.threshold
+          const faces = yield* Effect.forEach(result.faces, (face) =>
+            Effect.map(gallery.identify(face.embedding ?? [], threshold), (match) => ({ ...shown(face), match })))
+          return { threshold, faces }
         }).pipe(Effect.withSpan("faces.identify")))
   })

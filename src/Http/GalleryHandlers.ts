@@ -1,6 +1,7 @@
 /**
- * The gallery group's handlers: enrolment embeds the largest face of each uploaded photo on the pool, then
- * stores the embeddings in the Gallery (one crash-safe JSON file).
+ * The gallery group's handlers: enrolment embeds the face of each uploaded photo on the pool (the only one,
+ * or the largest with `face=largest`), then stores one embedding per photo in the Gallery (one crash-safe
+ * JSON file).
  */
 import type { HttpApiBuilder } from "@effect/platform"
 import type { ApiError } from "./Api.js"
@@ -8,7 +9,7 @@ import { Effect } from "effect"
 import { Gallery, validatePersonId } from "../Layers/Gallery.js"
 import { WorkerPool } from "../Pool/WorkerPool.js"
 import type { GalleryApi } from "./FacesApi.js"
-import { allSettled, largestFace } from "./FacesHandlers.js"
+import { allSettled, enrolmentFace, shown } from "./FacesHandlers.js"
 import { asyncNotOffered } from "./JobsHandlers.js"
 import * as Media from "./Media.js"
 import { Upload } from "./Upload.js"
@@ -30,9 +31,11 @@ export const build = (handlers: HttpApiBuilder.Handlers.FromGroup<ApiError, neve
           if (urlParams.async === true) return yield* asyncNotOffered("PUT /v1/gallery/{personId}")
           yield* validatePersonId(path.personId)
           const files = yield* upload.all(Media.image)
-          const embeddings = yield* allSettled(files.map((file) => largestFace(pool, file, urlParams)))
-          return yield* gallery.enroll(path.personId, embeddings)
+          const found = yield* allSettled(files.map((file) => enrolmentFace(pool, file, urlParams, urlParams.face)))
+          const person = yield* gallery.enroll(path.personId, found.map(({ embedding }) => embedding))
+          return { ...person, faces: found.map(({ face }, i) => ({ field: files[i]!.field, ...shown(face) })) }
         }).pipe(Effect.withSpan("gallery.enroll")))
       .handle("list", () => Effect.map(gallery.list, (people) => ({ people })))
+      .handle("get", ({ path }) => gallery.get(path.personId))
       .handle("remove", ({ path }) => gallery.remove(path.personId).pipe(Effect.withSpan("gallery.remove")))
   })

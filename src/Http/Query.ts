@@ -2,7 +2,8 @@
  * Query options as clients and their generated code see them: a client sends `?timeoutMs=30000` as text, but
  * the OpenAPI document says `integer` with its range, so a generated client takes a number. A value out of
  * range or of the wrong type fails with one message saying what the option takes, which the API's error
- * boundary turns into a 400 `MalformedRequest` naming the option.
+ * boundary turns into a 400 `MalformedRequest` naming the option. A `jsonSchema` annotation replaces the
+ * whole generated schema, so each repeats its description for the document.
  */
 import { Schema } from "effect"
 
@@ -16,7 +17,7 @@ export const integer = (options: { readonly min: number; readonly max?: number; 
   const max = options.max ?? Number.MAX_SAFE_INTEGER
   return Schema.NumberFromString.pipe(Schema.int(), Schema.between(options.min, max)).annotations({
     message: said(`an integer ${range(options.min, max)}`),
-    jsonSchema: { type: "integer", minimum: options.min, ...(options.max === undefined ? {} : { maximum: max }) },
+    jsonSchema: { type: "integer", minimum: options.min, ...(options.max === undefined ? {} : { maximum: max }), description: options.description },
     description: options.description
   })
 }
@@ -25,7 +26,7 @@ export const integer = (options: { readonly min: number; readonly max?: number; 
 export const number = (options: { readonly min: number; readonly max: number; readonly description: string }) =>
   Schema.NumberFromString.pipe(Schema.between(options.min, options.max)).annotations({
     message: said(`a number ${range(options.min, options.max)}`),
-    jsonSchema: { type: "number", minimum: options.min, maximum: options.max },
+    jsonSchema: { type: "number", minimum: options.min, maximum: options.max, description: options.description },
     description: options.description
   })
 
@@ -33,7 +34,7 @@ export const number = (options: { readonly min: number; readonly max: number; re
 export const boolean = (description: string) =>
   Schema.BooleanFromString.annotations({
     message: said("true or false"),
-    jsonSchema: { type: "boolean" },
+    jsonSchema: { type: "boolean", description },
     description
   })
 

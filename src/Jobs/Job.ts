@@ -21,7 +21,7 @@ const timeoutMs = Schema.optional(Schema.Int.pipe(Schema.positive()))
 export const OcrOptions = Schema.extend(DocumentOptions, Schema.Struct({ timeoutMs }))
 
 /** `POST /v1/faces/detect` and `/embed`'s options. */
-export const FaceOptions = Schema.Struct({ threshold: Schema.Number, model: FaceModel, timeoutMs })
+export const FaceOptions = Schema.Struct({ minScore: Schema.Number, model: FaceModel, timeoutMs })
 
 /** `POST /v1/audio/analyze`'s options: Silero's segmenting rules. */
 export const AudioOptions = Schema.Struct({

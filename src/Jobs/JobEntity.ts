@@ -42,10 +42,10 @@ const work = (
     case "faces.detect":
     case "faces.embed": {
       const embed = request.kind === "faces.embed"
-      const { model, threshold } = request.options
-      return Effect.map(pool.run(() => Tasks.detectFaces(bytes.slice(), { model, threshold, embed }), size), (result) => ({
+      const { minScore, model } = request.options
+      return Effect.map(pool.run(() => Tasks.detectFaces(bytes.slice(), { model, minScore, embed }), size), (result) => ({
         ...result,
-        faces: result.faces.map(({ box, embedding, score }) => embed ? { box, score, embedding: embedding ?? [] } : { box, score })
+        faces: result.faces.map(({ embedding, ...face }) => embed ? { ...face, embedding: embedding ?? [] } : face)
       }))
     }
     case "audio.analyze": {

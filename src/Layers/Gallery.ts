@@ -5,7 +5,7 @@
  * either the old gallery or the new one, never half of one.
  */
 import { FileSystem, HttpApiSchema, Path } from "@effect/platform"
-import { Config, Context, DateTime, Effect, Layer, Ref, Schema } from "effect"
+import { Config, Context, DateTime, Effect, Layer, Ref, Schema, SynchronizedRef } from "effect"
 import * as AtomicFile from "../AtomicFile.js"
 import * as SharedConfig from "./SharedConfig.js"
 
@@ -30,12 +30,14 @@ export class GalleryStorageFailed extends Schema.TaggedError<GalleryStorageFaile
   HttpApiSchema.annotations({ status: 500 })
 ) {}
 
-export const PersonSummary = Schema.Struct({ personId: Schema.String, embeddings: Schema.Number })
+/** A person as the API shows them: how many photos they were enrolled from, and when. */
+export const PersonSummary = Schema.Struct({ personId: Schema.String, photos: Schema.Number, enrolledAt: Schema.String })
 export type PersonSummary = typeof PersonSummary.Type
 
 export const Match = Schema.Struct({ personId: Schema.String, similarity: Schema.Number })
 export type Match = typeof Match.Type
 
+/** One embedding per enrolment photo. */
 const Person = Schema.Struct({
   personId: Schema.String,
   embeddings: Schema.Array(Schema.Array(Schema.Number)),
@@ -43,24 +45,33 @@ const Person = Schema.Struct({
 })
 type Person = typeof Person.Type
 
-/** What `gallery.json` holds. People are a list, not an object keyed by id: `__proto__` is a valid id. */
-const Snapshot = Schema.Struct({ version: Schema.Literal(1), people: Schema.Array(Person) })
+/**
+ * What `gallery.json` holds. People are a list, not an object keyed by id: `__proto__` is a valid id. Version 2
+ * holds embeddings of faces aligned from landmarks; version 1's came from unaligned crops and do not compare
+ * with them.
+ */
+const Snapshot = Schema.Struct({ version: Schema.Literal(2), people: Schema.Array(Person) })
 type Snapshot = typeof Snapshot.Type
 const SnapshotJson = Schema.parseJson(Snapshot)
-const empty: Snapshot = { version: 1, people: [] }
+const Version1Json = Schema.parseJson(Schema.Struct({ version: Schema.Literal(1), people: Schema.Array(Schema.Struct({ personId: Schema.String })) }))
+const empty: Snapshot = { version: 2, people: [] }
 
 export interface GalleryService {
-  /** Cosine similarity at or above which `identify` names a person (`INFERD_FACE_MATCH_THRESHOLD`). */
+  /** The default cosine similarity for a match (`INFERD_FACE_MATCH_THRESHOLD`). */
   readonly threshold: number
-  /** Enrolls `personId` with these embeddings, replacing any they had (PUT semantics). */
+  /** Enrolls `personId` with one embedding per photo, replacing any they had (PUT semantics). */
   readonly enroll: (
     personId: string,
     embeddings: ReadonlyArray<ReadonlyArray<number>>
   ) => Effect.Effect<PersonSummary, InvalidPersonId | GalleryStorageFailed>
   readonly list: Effect.Effect<ReadonlyArray<PersonSummary>>
+  readonly get: (personId: string) => Effect.Effect<PersonSummary, InvalidPersonId | PersonNotFound>
   readonly remove: (personId: string) => Effect.Effect<void, InvalidPersonId | PersonNotFound | GalleryStorageFailed>
-  /** The enrolled person most similar to `embedding`, or null when no one reaches the threshold. */
-  readonly identify: (embedding: ReadonlyArray<number>) => Effect.Effect<Match | null>
+  /**
+   * The enrolled person whose mean embedding is most similar to `embedding`, or null when no one reaches
+   * `threshold` (default: the service's): an unknown face is nobody, not the nearest person.
+   */
+  readonly identify: (embedding: ReadonlyArray<number>, threshold?: number) => Effect.Effect<Match | null>
 }
 
 export class Gallery extends Context.Tag("inferd/Gallery")<Gallery, GalleryService>() {}
@@ -76,7 +87,11 @@ export const validatePersonId = (personId: string): Effect.Effect<string, Invali
 
 const dot = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) => a.reduce((sum, x, i) => sum + x * (b[i] ?? 0), 0)
 
-/** The normalised mean of unit embeddings: the person's centre, which `identify` compares against. */
+/**
+ * The normalised mean of unit embeddings: the person's centre, which `identify` compares against. Measured
+ * against each person's best-matching photo (`node bench/faces-tuning.mjs`, leave one photo out), the mean kept
+ * the right person as high and every wrong one lower.
+ */
 export const centroid = (embeddings: ReadonlyArray<ReadonlyArray<number>>): ReadonlyArray<number> => {
   if (embeddings.length === 0) return []
   const sum = embeddings[0]!.map((_, i) => embeddings.reduce((total, e) => total + (e[i] ?? 0), 0))
@@ -90,59 +105,72 @@ export interface Store {
   readonly save: (snapshot: Snapshot) => Effect.Effect<void, GalleryStorageFailed>
 }
 
+/** The people, and each one's centre. */
+interface Index {
+  readonly people: ReadonlyMap<string, Person>
+  readonly centres: ReadonlyMap<string, ReadonlyArray<number>>
+}
+
+const index = (people: ReadonlyMap<string, Person>): Index => ({
+  people,
+  centres: new Map([...people.values()].map((p) => [p.personId, centroid(p.embeddings)]))
+})
+
+const summary = (p: Person): PersonSummary => ({ personId: p.personId, photos: p.embeddings.length, enrolledAt: p.enrolledAt })
+
+const notFound = (personId: string) => new PersonNotFound({ message: `no one is enrolled as "${personId}"`, personId })
+
 /**
- * The gallery over a store. Every change runs under one permit: read the state, save the new snapshot, and
- * only then publish it, so concurrent enrolls each see the others' changes and a failed save changes nothing.
+ * The gallery over a store. A change runs inside the state's own lock: the new snapshot is saved and only
+ * then becomes the state, so concurrent enrolls each see the others' changes and a failed save changes
+ * nothing; readers never wait for it.
  */
 export const makeWith = (store: Store, threshold: number) =>
   Effect.gen(function*() {
     const loaded = yield* store.load
-    const state = yield* Ref.make<ReadonlyMap<string, Person>>(new Map(loaded.people.map((p) => [p.personId, p])))
-    const centres = yield* Ref.make<ReadonlyMap<string, ReadonlyArray<number>>>(new Map())
-    const publish = (people: ReadonlyMap<string, Person>) =>
-      Effect.zipRight(
-        Ref.set(state, people),
-        Ref.set(centres, new Map([...people.values()].map((p) => [p.personId, centroid(p.embeddings)])))
-      )
-    yield* publish(yield* Ref.get(state))
-    const permit = yield* Effect.makeSemaphore(1)
+    const state = yield* SynchronizedRef.make(index(new Map(loaded.people.map((p) => [p.personId, p]))))
     const change = <E>(f: (people: Map<string, Person>) => Effect.Effect<void, E>) =>
-      permit.withPermits(1)(Effect.gen(function*() {
-        const next = new Map(yield* Ref.get(state))
-        yield* f(next)
-        yield* store.save({ version: 1, people: [...next.values()] })
-        yield* publish(next)
-      }))
+      SynchronizedRef.updateEffect(state, (current) =>
+        Effect.gen(function*() {
+          const next = new Map(current.people)
+          yield* f(next)
+          yield* store.save({ version: 2, people: [...next.values()] })
+          return index(next)
+        }))
 
     const enroll = Effect.fn("Gallery.enroll")(function*(personId: string, embeddings: ReadonlyArray<ReadonlyArray<number>>) {
       yield* validatePersonId(personId)
-      const enrolledAt = DateTime.formatIso(yield* DateTime.now)
-      yield* change((people) => Effect.sync(() => people.set(personId, { personId, embeddings, enrolledAt })))
-      return { personId, embeddings: embeddings.length }
+      const person = { personId, embeddings, enrolledAt: DateTime.formatIso(yield* DateTime.now) }
+      yield* change((people) => Effect.sync(() => people.set(personId, person)))
+      return summary(person)
     })
 
     const remove = Effect.fn("Gallery.remove")(function*(personId: string) {
       yield* validatePersonId(personId)
-      yield* change((people) =>
-        people.delete(personId) ? Effect.void : Effect.fail(new PersonNotFound({ message: `no one is enrolled as "${personId}"`, personId }))
-      )
+      yield* change((people) => people.delete(personId) ? Effect.void : Effect.fail(notFound(personId)))
     })
 
-    const list = Effect.map(Ref.get(state), (people) =>
-      [...people.values()].map((p) => ({ personId: p.personId, embeddings: p.embeddings.length }))
-        .sort((a, b) => a.personId.localeCompare(b.personId)))
+    const list = Effect.map(SynchronizedRef.get(state), ({ people }) =>
+      [...people.values()].map(summary).sort((a, b) => a.personId.localeCompare(b.personId)))
 
-    const identify = (embedding: ReadonlyArray<number>) =>
-      Effect.map(Ref.get(centres), (map) => {
+    const get = (personId: string) =>
+      Effect.flatMap(validatePersonId(personId), () =>
+        Effect.flatMap(SynchronizedRef.get(state), ({ people }) => {
+          const person = people.get(personId)
+          return person === undefined ? Effect.fail(notFound(personId)) : Effect.succeed(summary(person))
+        }))
+
+    const identify = (embedding: ReadonlyArray<number>, atLeast = threshold) =>
+      Effect.map(SynchronizedRef.get(state), ({ centres }) => {
         let best: Match | null = null
-        for (const [personId, centre] of map) {
+        for (const [personId, centre] of centres) {
           const similarity = dot(centre, embedding)
           if (best === null || similarity > best.similarity) best = { personId, similarity }
         }
-        return best !== null && best.similarity >= threshold ? { ...best, similarity: Math.round(best.similarity * 10_000) / 10_000 } : null
+        return best !== null && best.similarity >= atLeast ? { ...best, similarity: Math.round(best.similarity * 10_000) / 10_000 } : null
       })
 
-    return Gallery.of({ threshold, enroll, list, remove, identify })
+    return Gallery.of({ threshold, enroll, list, get, remove, identify })
   })
 
 const storageFailed = (what: string) => (cause: { readonly message: string }) =>
@@ -163,9 +191,19 @@ export const fileStore = (dir: string) =>
       yield* fs.makeDirectory(dir, { recursive: true })
       yield* fs.remove(temp, { force: true })
       if (!(yield* fs.exists(file))) return empty
-      const decoded = Schema.decodeEither(SnapshotJson)(yield* fs.readFileString(file))
+      const text = yield* fs.readFileString(file)
+      const decoded = Schema.decodeEither(SnapshotJson)(text)
       if (decoded._tag === "Right") return decoded.right
-      const aside = `${file}.corrupt-${DateTime.toEpochMillis(yield* DateTime.now)}`
+      const now = DateTime.toEpochMillis(yield* DateTime.now)
+      const old = Schema.decodeOption(Version1Json)(text)
+      if (old._tag === "Some") {
+        const aside = `${file}.v1-${now}`
+        yield* fs.rename(file, aside)
+        const ids = old.value.people.map((p) => p.personId).join(", ")
+        yield* Effect.logWarning(`the gallery file ${file} holds embeddings of unaligned faces, which do not compare with this version's; moved to ${aside}, starting empty: enroll again ${ids}`)
+        return empty
+      }
+      const aside = `${file}.corrupt-${now}`
       yield* fs.rename(file, aside)
       yield* Effect.logError(`the gallery file ${file} does not parse; moved to ${aside}, starting empty: ${decoded.left.message}`)
       return empty
@@ -190,18 +228,21 @@ export const make = (options: GalleryOptions) =>
   Effect.flatMap(fileStore(options.dir), (store) => makeWith(store, options.threshold))
 
 /**
+ * The default match threshold: the cosine similarity at which two faces are the same person. Calibrated on
+ * every pair of faces in the shared photos (`node bench/faces-pairs.mjs`; the README has the distribution).
+ */
+export const DEFAULT_THRESHOLD = 0.48
+
+/**
  * The configuration: `INFERD_DATA_DIR` (default `./var`) holds `gallery.json`; `INFERD_FACE_MATCH_THRESHOLD`
- * (default 0.5, 0–1) is the cosine at which a face is identified. On the shared photos, with this daemon's
- * crops, the same person scores 0.60–0.72 across different photos, and different people at most 0.38 (RFB-640
- * boxes) / 0.29 (RFB-320): 0.5 sits in that gap with about 0.1 to spare on each side
- * (`node bench/faces-similarity.mjs`). Without landmark alignment that gap is narrow; raise the threshold where
- * a false match costs more than a missed one.
+ * (default `DEFAULT_THRESHOLD`, 0–1) is the cosine at which a face is identified or two faces verified. Raise
+ * it where a false match costs more than a missed one.
  */
 export const config = Config.all({
   dir: SharedConfig.dataDir,
   threshold: Config.number("INFERD_FACE_MATCH_THRESHOLD").pipe(
     Config.validate({ message: "INFERD_FACE_MATCH_THRESHOLD must be between 0 and 1", validation: (t) => t >= 0 && t <= 1 }),
-    Config.withDefault(0.5),
+    Config.withDefault(DEFAULT_THRESHOLD),
     Config.withDescription("cosine similarity at which a face is identified as an enrolled person")
   )
 })
@@ -213,7 +254,7 @@ export const layer = Layer.effect(Gallery, Effect.flatMap(config, make))
 export const layerTest = (options: { readonly threshold?: number; readonly people?: Record<string, ReadonlyArray<ReadonlyArray<number>>> } = {}) =>
   Layer.effect(Gallery, Effect.gen(function*() {
     const people = Object.entries(options.people ?? {}).map(([personId, embeddings]) => ({ personId, embeddings, enrolledAt: "" }))
-    const saved = yield* Ref.make<Snapshot>({ version: 1, people })
-    return yield* makeWith({ load: Ref.get(saved), save: (snapshot) => Ref.set(saved, snapshot) }, options.threshold ?? 0.5)
+    const saved = yield* Ref.make<Snapshot>({ version: 2, people })
+    return yield* makeWith({ load: Ref.get(saved), save: (snapshot) => Ref.set(saved, snapshot) }, options.threshold ?? DEFAULT_THRESHOLD)
   }))
 

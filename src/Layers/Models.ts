@@ -4,7 +4,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import { Clock, Context, Effect, Layer, Ref, Stream } from "effect"
+import { Cache, Context, Duration, Effect, Layer, Ref, Stream } from "effect"
 import { createHash } from "node:crypto"
 
 /** One model file as published upstream. */
@@ -22,26 +22,17 @@ export interface ModelFile {
 /** A file at a pinned commit of a GitHub repository, as raw bytes. */
 const github = (repo: string, commit: string, path: string) => `https://raw.githubusercontent.com/${repo}/${commit}/${path}`
 
-const ULTRAFACE = "Linzaer/Ultra-Light-Fast-Generic-Face-Detector-1MB"
-const ULTRAFACE_COMMIT = "dffdddda9794a50607cba8f318507a28c1c27cab"
-
 /** The face models, pinned to the commits and checksums in the test data's manifest.json. */
 export const FACE_MODELS: ReadonlyArray<ModelFile> = [
   {
-    name: "UltraFace RFB-640 face detector (model=accurate)",
-    file: "version-RFB-640.onnx",
-    url: github(ULTRAFACE, ULTRAFACE_COMMIT, "models/onnx/version-RFB-640.onnx"),
-    bytes: 1_588_012,
-    sha256: "8f4c659275977e7a3bfbfa339a9c769ad793df50f9c0baa8c14b11baa1646430",
-    license: "MIT"
-  },
-  {
-    name: "UltraFace RFB-320 face detector (model=fast)",
-    file: "version-RFB-320.onnx",
-    url: github(ULTRAFACE, ULTRAFACE_COMMIT, "models/onnx/version-RFB-320.onnx"),
-    bytes: 1_270_727,
-    sha256: "34cd7e60aeff28744c657de7a3dc64e872d506741de66987f3426f2b79f88017",
-    license: "MIT"
+    // OpenCV Zoo's face_detection_yunet_2023mar.onnx is these weights with a fixed 640x640 input; this export
+    // takes any size, which `model=fast` needs.
+    name: "YuNet face detector with landmarks (model=accurate|fast)",
+    file: "yunet_s_dynamic.onnx",
+    url: github("ShiqiYu/libfacedetection.train", "0047ac24afb1a50a0c6105001c89d1b5b805dbf1", "onnx/yunet_s_dynamic.onnx"),
+    bytes: 237_823,
+    sha256: "daede24002cc8590f457998cc5e6c9e8b82f45f6bd969506a8913cd4ed10a2d3",
+    license: "Apache-2.0"
   },
   {
     name: "MobileFaceNet face embedding",
@@ -96,23 +87,20 @@ export const check = (dir: string, model: ModelFile) =>
 
 export interface ModelsService {
   /**
-   * Which face models `dir` holds, intact or not. A result is reused while the file's size and modification
-   * time stay the same, so asking often (a status page) hashes nothing twice, and for 2 s without a look.
+   * Which face models `dir` holds, intact or not. A folder's answer is reused for 2 s without a look at the
+   * disk, and after that a file whose size and modification time are unchanged is not hashed again.
    */
   readonly status: (dir: string) => Effect.Effect<ReadonlyArray<ModelStatus>>
 }
 
 export class Models extends Context.Tag("inferd/Models")<Models, ModelsService>() {}
 
-/** How long a folder's answer is reused as it is: a model installed meanwhile shows up within this. */
-const fresh = 2000
-
 export const make = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const context = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
   // Per file: the size and modification time it had when checked, and the result.
-  const cache = yield* Ref.make(new Map<string, { readonly signature: string; readonly status: ModelStatus }>())
+  const hashed = yield* Ref.make(new Map<string, { readonly signature: string; readonly status: ModelStatus }>())
   const one = (dir: string, model: ModelFile) =>
     Effect.gen(function*() {
       const file = path.join(path.resolve(dir), model.file)
@@ -121,27 +109,20 @@ export const make = Effect.gen(function*() {
       const signature = info._tag === "Some" && info.value.mtime._tag === "Some"
         ? `${info.value.size}:${info.value.mtime.value.getTime()}`
         : undefined
-      const cached = (yield* Ref.get(cache)).get(file)
+      const cached = (yield* Ref.get(hashed)).get(file)
       if (signature !== undefined && cached?.signature === signature) return cached.status
       const status = yield* check(path.resolve(dir), model)
-      if (signature !== undefined) yield* Ref.update(cache, (map) => new Map(map).set(file, { signature, status }))
+      if (signature !== undefined) yield* Ref.update(hashed, (map) => new Map(map).set(file, { signature, status }))
       return status
     })
-  // And per folder: the last answer, reused for `fresh` without touching the disk. Status pages are polled
-  // often, and under load a stat waits in libuv's thread pool behind the workers' image decoding.
-  const recent = new Map<string, { readonly at: number; readonly statuses: ReadonlyArray<ModelStatus> }>()
-  const checkAll = (dir: string) =>
-    Effect.forEach(FACE_MODELS, (model) => one(dir, model)).pipe(
-      Effect.tap((statuses) => Effect.map(Clock.currentTimeMillis, (at) => recent.set(dir, { at, statuses }))),
-      Effect.provide(context)
-    )
-  return Models.of({
-    status: (dir) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const last = recent.get(dir)
-        return last !== undefined && now - last.at < fresh ? Effect.succeed(last.statuses) : checkAll(dir)
-      })
+  // Status pages are polled often, and under load a stat waits in libuv's thread pool behind the workers'
+  // image decoding: a folder's answer is kept for 2 s, so a model installed meanwhile shows up within that.
+  const recent = yield* Cache.make({
+    capacity: 16,
+    timeToLive: Duration.seconds(2),
+    lookup: (dir: string) => Effect.provide(Effect.forEach(FACE_MODELS, (model) => one(dir, model)), context)
   })
+  return Models.of({ status: (dir) => recent.get(dir) })
 })
 
 /** The registry, checking files with the platform's FileSystem. */

@@ -106,13 +106,13 @@ export const inspect = (document: Uint8Array): TaskOf<typeof Inspect> => carryin
 
 export interface FaceOptions {
   readonly model: FaceModel
-  readonly threshold: number
+  readonly minScore: number
   readonly embed: boolean
 }
 
 /** Detect faces, optionally with embeddings. */
 export const detectFaces = (image: Uint8Array, options: FaceOptions): TaskOf<typeof FaceDetect> =>
-  carrying(options.embed ? "faces.embed" : "faces.detect", { _tag: "FaceDetect", image, model: options.model, threshold: options.threshold, embed: options.embed }, image, readFaces)
+  carrying(options.embed ? "faces.embed" : "faces.detect", { _tag: "FaceDetect", image, model: options.model, minScore: options.minScore, embed: options.embed }, image, readFaces)
 
 /** Decode and analyse audio (speech segments, levels). */
 export const analyzeAudio = (audio: Uint8Array, vad: VadOptions): TaskOf<typeof AudioAnalyze> =>

@@ -35,6 +35,17 @@ const checkLength = (seconds: number, maxSeconds: number, claim: string) =>
     ? Effect.fail(new AudioTooLong({ message: `the audio lasts ${seconds.toFixed(1)} s (${claim}), over the limit of ${maxSeconds} s`, durationSec: seconds, maxSeconds }))
     : Effect.void
 
+/**
+ * The voice-activity model reads 32 ms windows: audio shorter than one (a header with no data behind it, a
+ * clip of a few samples) has nothing to analyse, and is refused rather than answered with an empty result.
+ */
+const MIN_SECONDS = 0.032
+
+const checkMinimum = (seconds: number) =>
+  seconds < MIN_SECONDS
+    ? Effect.fail(undecodable(`the audio lasts ${(seconds * 1000).toFixed(1)} ms, less than one ${MIN_SECONDS * 1000} ms analysis window`))
+    : Effect.void
+
 const checkRate = (sampleRate: number) =>
   sampleRate < MIN_RATE || sampleRate > MAX_RATE
     ? Effect.fail(undecodable(`a sample rate of ${sampleRate} Hz is not supported (${MIN_RATE}–${MAX_RATE} Hz are)`))
@@ -47,6 +58,7 @@ const wav = (bytes: Uint8Array, maxSeconds: number) =>
     yield* checkLength(header.frames / header.sampleRate, maxSeconds, "as its data chunk holds")
     if (header.frames === 0) return yield* undecodable("the WAV file holds no samples")
     yield* checkRate(header.sampleRate)
+    yield* checkMinimum(header.frames / header.sampleRate)
     return { sampleRate: header.sampleRate, channels: header.channels, mono: Wav.readMono(bytes, header) } satisfies Decoded
   })
 
@@ -80,6 +92,7 @@ const compressed = (bytes: Uint8Array, maxSeconds: number) =>
     }
     yield* checkLength(buffer.length / buffer.sampleRate, maxSeconds, "decoded")
     yield* checkRate(buffer.sampleRate)
+    yield* checkMinimum(buffer.length / buffer.sampleRate)
     return { sampleRate: buffer.sampleRate, channels: info.channels, mono: mix(buffer) } satisfies Decoded
   })
 

@@ -1,5 +1,6 @@
 /**
- * FaceEngine: UltraFace detection and MobileFaceNet embeddings on onnxruntime-node, inside a worker thread.
+ * FaceEngine: YuNet detection (boxes and five landmarks) and MobileFaceNet embeddings of the faces aligned from
+ * those landmarks, on onnxruntime-node, inside a worker thread.
  * Each model's session is opened on first use and kept until the thread closes; a model that is missing or
  * broken fails the request with ModelUnavailable (fix: `npx inferd models fetch`) and is tried again on the next
  * request, so installing the models needs no restart.
@@ -10,18 +11,18 @@ import * as FacePrep from "./FacePrep.js"
 import type {
   Face, FaceDetectResult, FaceModel, ImageTooLarge, ImageUndecodable, InferenceFailed, ModelUnavailable, WorkerSettings
 } from "./Protocol.js"
-import * as UltraFace from "./UltraFace.js"
+import * as YuNet from "./YuNet.js"
 
 export interface DetectOptions {
   readonly model: FaceModel
-  readonly threshold: number
+  readonly minScore: number
   readonly embed: boolean
 }
 
 export interface FaceEngineService {
   /**
-   * The faces in an image, best score first: boxes in upright original pixels, and with `embed` a 128-number
-   * L2-normalised embedding per face.
+   * The faces in an image, best score first: boxes and landmarks in upright original pixels, and with `embed`
+   * a 128-number L2-normalised embedding per face.
    */
   readonly detect: (
     image: Uint8Array,
@@ -54,25 +55,34 @@ const round = (score: number) => Math.round(score * 10_000) / 10_000
 export const make = (settings: WorkerSettings) =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
-    const detectors = {
-      accurate: yield* lazily(scope, UltraFace.open(settings.modelsDir, "accurate", settings.onnxThreads)),
-      fast: yield* lazily(scope, UltraFace.open(settings.modelsDir, "fast", settings.onnxThreads))
-    }
+    const detector = yield* lazily(scope, YuNet.open(settings.modelsDir, settings.onnxThreads))
     const embedder = yield* lazily(scope, FaceEmbed.open(settings.modelsDir, settings.onnxThreads))
+
+    const shown = ({ box, landmarks, score }: YuNet.Detection): Face => ({ box, score: round(score), landmarks: YuNet.rounded(landmarks) })
+
+    // Detection alone reads the image straight at the detector's scale; embedding also needs it whole, since
+    // alignment samples the original pixels.
+    const faces = (image: Uint8Array, options: DetectOptions) =>
+      Effect.gen(function*() {
+        // Models first: a daemon without them answers at once, without decoding anything.
+        const yunet = yield* detector
+        const size = YuNet.SIZES[options.model]
+        if (!options.embed) {
+          const { height, scaled, width } = yield* FacePrep.decodeScaled(image, settings.maxPixels, size)
+          return { width, height, faces: (yield* yunet.detect(scaled, { width, height }, options.minScore)).map(shown) }
+        }
+        const model = yield* embedder
+        const whole = yield* FacePrep.decode(image, settings.maxPixels)
+        const found = yield* yunet.detect(yield* FacePrep.scale(whole, size), whole, options.minScore)
+        const faces = yield* Effect.forEach(found, (detection) =>
+          Effect.map(model.embed(whole, detection.landmarks), (embedding): Face => ({ ...shown(detection), embedding })))
+        return { width: whole.width, height: whole.height, faces }
+      })
 
     const detect = Effect.fn("FaceEngine.detect")(function*(image: Uint8Array, options: DetectOptions) {
       const start = yield* Clock.currentTimeMillis
-      // Models first: a daemon without them answers at once, without decoding anything.
-      const detector = yield* detectors[options.model]
-      const embeddings = options.embed ? Option.some(yield* embedder) : Option.none()
-      const rgb = yield* FacePrep.decode(image, settings.maxPixels)
-      const found = yield* detector.detect(rgb, options.threshold)
-      const faces = yield* Effect.forEach(found, ({ box, score }) =>
-        Option.match(embeddings, {
-          onNone: () => Effect.succeed<Face>({ box, score: round(score) }),
-          onSome: (model) => Effect.map(model.embed(rgb, box), (embedding): Face => ({ box, score: round(score), embedding }))
-        }))
-      return { width: rgb.width, height: rgb.height, faces, durationMs: (yield* Clock.currentTimeMillis) - start } satisfies FaceDetectResult
+      const found = yield* faces(image, options)
+      return { ...found, durationMs: (yield* Clock.currentTimeMillis) - start } satisfies FaceDetectResult
     })
 
     return FaceEngine.of({ detect })

@@ -21,7 +21,7 @@ export interface OnnxSession {
 const describe = (cause: unknown) => cause instanceof Error ? cause.message : String(cause)
 
 export interface OpenOptions {
-  /** Names the model in errors (`version-RFB-640.onnx`). */
+  /** Names the model in errors (`yunet_s_dynamic.onnx`). */
   readonly model: string
   readonly threads: number
   /** Names the session must have; a file that loads but is some other graph is ModelUnavailable too. */

@@ -160,9 +160,19 @@ export class SearchablePdf extends Schema.TaggedRequest<SearchablePdf>()("Search
 
 export const FaceBox = Schema.Struct({ x: Schema.Number, y: Schema.Number, width: Schema.Number, height: Schema.Number })
 
+export const Point = Schema.Struct({ x: Schema.Number, y: Schema.Number })
+
+/**
+ * Five points of a face in image pixels, named from the person's side: `rightEye` and `mouthRight` are on the
+ * image's left in a frontal photo.
+ */
+export const Landmarks = Schema.Struct({ rightEye: Point, leftEye: Point, nose: Point, mouthRight: Point, mouthLeft: Point })
+export type Landmarks = typeof Landmarks.Type
+
 export const Face = Schema.Struct({
   box: FaceBox,
   score: Schema.Number,
+  landmarks: Landmarks,
   /** 128 numbers, L2-normalised; present when the request asked for embeddings. */
   embedding: Schema.optional(Schema.Array(Schema.Number))
 })
@@ -176,9 +186,12 @@ export const FaceDetectResult = Schema.Struct({
 })
 export type FaceDetectResult = typeof FaceDetectResult.Type
 
-/** `accurate` is UltraFace RFB-640, `fast` RFB-320. */
+/** YuNet with the longer side of the image scaled to 640 (`accurate`) or 384 (`fast`) pixels. */
 export const FaceModel = Schema.Literal("accurate", "fast")
 export type FaceModel = typeof FaceModel.Type
+
+/** The detection settings a caller gets when it names none. */
+export const FACE_DEFAULTS = { model: "accurate", minScore: 0.85 } as const satisfies { model: FaceModel; minScore: number }
 
 /** Detect faces (boxes in original, upright image pixels), optionally with an embedding per face. */
 export class FaceDetect extends Schema.TaggedRequest<FaceDetect>()("FaceDetect", {
@@ -187,7 +200,8 @@ export class FaceDetect extends Schema.TaggedRequest<FaceDetect>()("FaceDetect",
   payload: {
     image: Bytes,
     model: FaceModel,
-    threshold: Schema.Number,
+    /** The detector score a face must reach (0–1). */
+    minScore: Schema.Number,
     embed: Schema.Boolean
   }
 }) {}

@@ -35,7 +35,7 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
       assert.deepStrictEqual((body.loops as Array<{ name: string }>).map((l) => l.name).sort(), ["jobs-ttl", "tick"])
       // The test pool reads face models from ./models, which a checkout does not have.
       assert.deepStrictEqual((body.models as Array<{ file: string; state: string }>).map((m) => [m.file, m.state]), [
-        ["version-RFB-640.onnx", "missing"], ["version-RFB-320.onnx", "missing"], ["MobileFaceNet.onnx", "missing"]
+        ["yunet_s_dynamic.onnx", "missing"], ["MobileFaceNet.onnx", "missing"]
       ])
     }))
 
@@ -43,7 +43,7 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
     Effect.gen(function*() {
       const ready = yield* awaitReady
       assert.deepInclude(ready.body, { status: "ready", workers: 1 })
-      assert.lengthOf(ready.body.models as Array<unknown>, 3)
+      assert.lengthOf(ready.body.models as Array<unknown>, 2)
     }))
 
   it.effect("POST /v1/ocr reads a raw PNG body", () =>

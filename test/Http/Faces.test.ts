@@ -12,13 +12,14 @@ import * as Upload from "../../src/Http/Upload.js"
 import * as Gallery from "../../src/Layers/Gallery.js"
 import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
+import * as YuNet from "../../src/Workers/YuNet.js"
 import { embeddedJobs, post, send } from "../support/server.js"
 import { poolOptions } from "../support/pool.js"
 import * as shared from "../support/shared.js"
 
 const MODELS = fileURLToPath(new URL("../../../shared/data/models", import.meta.url))
 const PHOTOS = fileURLToPath(new URL("../../../shared/data/images/faces", import.meta.url))
-const hasShared = shared.has("faces over HTTP", ...["version-RFB-640.onnx", "version-RFB-320.onnx", "MobileFaceNet.onnx"].map((f) => `data/models/${f}`), "data/images/faces")
+const hasShared = shared.has("faces over HTTP", ...[YuNet.FILE, "MobileFaceNet.onnx"].map((f) => `data/models/${f}`), "data/images/faces")
 // Case tables are built at load time: without ../shared they stay empty, and their tests are skipped.
 const photo = (name: string) => (hasShared ? new Uint8Array(readFileSync(`${PHOTOS}/${name}`)) : new Uint8Array(0))
 
@@ -36,7 +37,7 @@ const server = (modelsDir: string) =>
     Layer.provide(embeddedJobs),
     Layer.provide(Layer.scoped(Gallery.Gallery, Effect.gen(function*() {
       const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped({ prefix: "inferd-gallery-" })
-      return yield* Gallery.make({ dir, threshold: 0.5 })
+      return yield* Gallery.make({ dir, threshold: Gallery.DEFAULT_THRESHOLD })
     }))),
     Layer.provide(Layer.scoped(WorkerPool.WorkerPool, WorkerPool.make(poolOptions({ taskTimeout: Duration.seconds(60), settings: WorkerSettings.forTests({ modelsDir }) })))),
     Layer.provide(NodeContext.layer)
@@ -56,7 +57,8 @@ const blank = Effect.promise(() => sharp({ create: { width: 300, height: 200, ch
 )
 
 interface Face {
-  readonly box: { readonly x: number }
+  readonly box: { readonly x: number; readonly y: number; readonly width: number; readonly height: number }
+  readonly landmarks?: Record<string, { readonly x: number; readonly y: number }>
   readonly embedding?: ReadonlyArray<number>
   readonly match?: { readonly personId: string; readonly similarity: number } | null
 }
@@ -70,8 +72,15 @@ describe("faces and gallery API", () => {
     ])
     const verify = spec.paths["/v1/faces/verify"]!.post!
     assert.includeMembers(Object.keys(verify.responses), ["200", "400", "413", "415", "422", "500", "503", "504"])
-    assert.deepStrictEqual(verify.parameters.map((p) => p.name).sort(), ["async", "model", "threshold", "timeoutMs"])
-    assert.includeMembers(Object.keys(spec.paths["/v1/gallery/{personId}"]!.delete!.responses), ["204", "400", "404", "500"])
+    assert.deepStrictEqual(verify.parameters.map((p) => p.name).sort(), ["async", "minScore", "model", "threshold", "timeoutMs"])
+    // Each face option says what it is in /docs.
+    assert.match(JSON.stringify(verify.parameters.find((p) => p.name === "threshold")), /cosine similarity for a match/)
+    assert.match(JSON.stringify(verify.parameters.find((p) => p.name === "minScore")), /detector score/)
+    assert.deepStrictEqual(spec.paths["/v1/faces/detect"]!.post!.parameters.map((p) => p.name).sort(), ["async", "minScore", "model", "timeoutMs"])
+    const person = spec.paths["/v1/gallery/{personId}"]!
+    assert.deepStrictEqual(person.put!.parameters.map((p) => p.name).sort(), ["async", "face", "minScore", "model", "personId", "timeoutMs"])
+    assert.includeMembers(Object.keys(person.get!.responses), ["200", "400", "404"])
+    assert.includeMembers(Object.keys(person.delete!.responses), ["204", "400", "404", "500"])
   })
 })
 
@@ -84,9 +93,16 @@ describe.skipIf(!hasShared)("faces and gallery over HTTP (real server, real pool
         assert.deepInclude(raw.body, { width: 1126, height: 661 })
         assert.strictEqual(faces(raw.body).length, 2)
         assert.isTrue(faces(raw.body).every((face) => !("embedding" in face)))
-        const fast = yield* postForm("/v1/faces/detect?model=fast&threshold=0.9", { file: photo("family5_ultraface19.jpg") })
+        for (const face of faces(raw.body)) {
+          assert.deepStrictEqual(Object.keys(face.landmarks!), ["rightEye", "leftEye", "nose", "mouthRight", "mouthLeft"])
+          assert.isBelow(face.landmarks!.rightEye!.x, face.landmarks!.leftEye!.x)
+        }
+        const fast = yield* postForm("/v1/faces/detect?model=fast&minScore=0.85", { file: photo("family5_ultraface19.jpg") })
         assert.strictEqual(fast.status, 200)
         assert.strictEqual(faces(fast.body).length, 5)
+        // minScore is honoured: no face of these photos scores 0.99.
+        const strict = yield* post("/v1/faces/detect?minScore=0.99", photo("two_people.jpg"), "image/jpeg")
+        assert.deepStrictEqual([strict.status, faces(strict.body).length], [200, 0])
       }))
 
     it.effect("POST /v1/faces/embed answers a 128-number embedding per face", () =>
@@ -97,18 +113,27 @@ describe.skipIf(!hasShared)("faces and gallery over HTTP (real server, real pool
         assert.isTrue(faces(body).every((face) => face.embedding?.length === 128))
       }))
 
-    it.effect("POST /v1/faces/verify matches two photos of A, not A and B, and names the file without a face", () =>
+    it.effect("POST /v1/faces/verify matches two photos of A, not A and B, names the file without a face, and shows the faces it compared", () =>
       Effect.gen(function*() {
         const same = yield* postForm("/v1/faces/verify", { a: photo("obama.jpg"), b: photo("obama2.jpg") })
         assert.strictEqual(same.status, 200)
-        assert.deepInclude(same.body, { match: true, threshold: 0.5 })
-        assert.isAbove(same.body.similarity as number, 0.5)
+        assert.deepInclude(same.body, { match: true, threshold: Gallery.DEFAULT_THRESHOLD })
+        assert.isAbove(same.body.similarity as number, Gallery.DEFAULT_THRESHOLD)
         const different = yield* postForm("/v1/faces/verify", { a: photo("obama.jpg"), b: photo("biden.jpg") })
-        assert.deepInclude(different.body, { match: false, threshold: 0.5 })
-        assert.isBelow(different.body.similarity as number, 0.2)
-        // two_people.jpg has two faces: the largest (B, on the right: 142x204 against 142x198) is the one compared.
+        assert.deepInclude(different.body, { match: false, threshold: Gallery.DEFAULT_THRESHOLD })
+        assert.isBelow(different.body.similarity as number, 0.3)
+        // two_people.jpg has two faces: the largest (B, on the right) is the one compared, and the answer says so.
         const largest = yield* postForm("/v1/faces/verify", { a: photo("two_people.jpg"), b: photo("biden.jpg") })
         assert.deepInclude(largest.body, { match: true })
+        const a = largest.body.a as Face
+        assert.isAbove(a.box.x, 1126 / 2)
+        assert.deepStrictEqual(Object.keys(a).sort(), ["box", "landmarks", "score"])
+        // ?threshold= is the match threshold, and is honoured.
+        const strict = yield* postForm("/v1/faces/verify?threshold=0.99", { a: photo("obama.jpg"), b: photo("obama2.jpg") })
+        assert.deepInclude(strict.body, { match: false, threshold: 0.99, similarity: same.body.similarity })
+        const loose = yield* postForm("/v1/faces/verify?threshold=0.01&model=fast", { a: photo("obama.jpg"), b: photo("biden.jpg") })
+        assert.deepInclude(loose.body, { threshold: 0.01 })
+        assert.strictEqual(loose.body.match, (loose.body.similarity as number) >= 0.01)
         const noFace = yield* postForm("/v1/faces/verify", { a: photo("obama.jpg"), b: yield* blank })
         assert.strictEqual(noFace.status, 422)
         assert.deepInclude(noFace.body, { _tag: "NoFace", field: "b" })
@@ -117,18 +142,26 @@ describe.skipIf(!hasShared)("faces and gallery over HTTP (real server, real pool
         assert.strictEqual(missing.body._tag, "MalformedRequest")
       }))
 
-    it.effect("the gallery enrolls, lists, identifies and removes people", () =>
+    it.effect("the gallery enrolls, lists, shows, identifies and removes people", () =>
       Effect.gen(function*() {
         const a = yield* send(HttpClientRequest.put("/v1/gallery/A").pipe(HttpClientRequest.bodyUint8Array(photo("obama.jpg"), "image/jpeg")))
         assert.strictEqual(a.status, 200)
-        assert.deepStrictEqual(a.body, { personId: "A", embeddings: 1 })
+        assert.deepInclude(a.body, { personId: "A", photos: 1 })
+        assert.deepStrictEqual((a.body.faces as ReadonlyArray<{ field: string }>).map((f) => f.field), ["body"])
         const b = yield* send(HttpClientRequest.put("/v1/gallery/B").pipe(HttpClientRequest.bodyFormData(form({ one: photo("biden.jpg") }))))
-        assert.deepStrictEqual(b.body, { personId: "B", embeddings: 1 })
+        assert.deepInclude(b.body, { personId: "B", photos: 1 })
         const list = yield* send(HttpClientRequest.get("/v1/gallery"))
-        assert.deepStrictEqual(list.body, { people: [{ personId: "A", embeddings: 1 }, { personId: "B", embeddings: 1 }] })
+        assert.deepStrictEqual((list.body.people as ReadonlyArray<{ personId: string; photos: number }>).map((p) => [p.personId, p.photos]), [["A", 1], ["B", 1]])
+        const shownA = yield* send(HttpClientRequest.get("/v1/gallery/A"))
+        assert.deepStrictEqual(shownA.body, { personId: "A", photos: 1, enrolledAt: a.body.enrolledAt })
         const both = yield* post("/v1/faces/identify", photo("two_people.jpg"), "image/jpeg")
         assert.strictEqual(both.status, 200)
         assert.deepStrictEqual(faces(both.body).map((face) => face.match?.personId), ["A", "B"])
+        assert.strictEqual(both.body.threshold, Gallery.DEFAULT_THRESHOLD)
+        assert.isTrue(faces(both.body).every((face) => face.box.width > 0 && face.landmarks !== undefined))
+        // ?threshold= is honoured: nobody is that similar.
+        const strict = yield* post("/v1/faces/identify?threshold=0.999", photo("two_people.jpg"), "image/jpeg")
+        assert.deepStrictEqual(faces(strict.body).map((face) => face.match), [null, null])
         const strangers = yield* post("/v1/faces/identify", photo("group3_ultraface23.jpg"), "image/jpeg")
         assert.deepStrictEqual(faces(strangers.body).map((face) => face.match), [null, null, null])
         const removed = yield* send(HttpClientRequest.del("/v1/gallery/B"))
@@ -136,8 +169,33 @@ describe.skipIf(!hasShared)("faces and gallery over HTTP (real server, real pool
         const again = yield* send(HttpClientRequest.del("/v1/gallery/B"))
         assert.strictEqual(again.status, 404)
         assert.deepInclude(again.body, { _tag: "PersonNotFound", personId: "B" })
+        const gone = yield* send(HttpClientRequest.get("/v1/gallery/B"))
+        assert.deepStrictEqual([gone.status, gone.body._tag], [404, "PersonNotFound"])
         const right = yield* post("/v1/faces/identify", photo("two_people.jpg"), "image/jpeg")
         assert.deepStrictEqual(faces(right.body).map((face) => face.match?.personId ?? null), ["A", null])
+      }))
+
+    it.effect("enrolling from several photos keeps one embedding per photo; a photo of several people needs face=largest", () =>
+      Effect.gen(function*() {
+        const several = yield* send(HttpClientRequest.put("/v1/gallery/D").pipe(
+          HttpClientRequest.bodyFormData(form({ one: photo("kit_harington_john1.jpeg"), two: photo("kit_harington_john2.jpeg") }))
+        ))
+        assert.strictEqual(several.status, 200)
+        assert.deepInclude(several.body, { personId: "D", photos: 2 })
+        assert.deepInclude((yield* send(HttpClientRequest.get("/v1/gallery/D"))).body, { photos: 2 })
+        const crowd = yield* send(HttpClientRequest.put("/v1/gallery/X").pipe(HttpClientRequest.bodyUint8Array(photo("two_people.jpg"), "image/jpeg")))
+        assert.strictEqual(crowd.status, 422)
+        assert.deepInclude(crowd.body, { _tag: "SeveralFaces", field: "body", faces: 2 })
+        assert.match(crowd.body.message as string, /shows 2 faces.*face=largest/)
+        assert.strictEqual((yield* send(HttpClientRequest.get("/v1/gallery/X"))).status, 404)
+        const largest = yield* send(HttpClientRequest.put("/v1/gallery/X?face=largest").pipe(HttpClientRequest.bodyUint8Array(photo("two_people.jpg"), "image/jpeg")))
+        assert.strictEqual(largest.status, 200)
+        // The largest face of two_people.jpg is B's, on the right.
+        assert.isAbove((largest.body.faces as ReadonlyArray<Face>)[0]!.box.x, 1126 / 2)
+        const named = yield* post("/v1/faces/identify", photo("biden.jpg"), "image/jpeg")
+        assert.strictEqual(faces(named.body)[0]!.match?.personId, "X")
+        yield* send(HttpClientRequest.del("/v1/gallery/X"))
+        yield* send(HttpClientRequest.del("/v1/gallery/D"))
       }))
 
     it.effect("the gallery refuses a bad person id and a photo without a face, and keeps the person unchanged", () =>
@@ -155,7 +213,8 @@ describe.skipIf(!hasShared)("faces and gallery over HTTP (real server, real pool
       }))
 
     const rejects: ReadonlyArray<readonly [string, string, Uint8Array, string, number, string]> = [
-      ["a threshold over 1", "/v1/faces/detect?threshold=2", photo("obama.jpg"), "image/jpeg", 400, "HttpApiDecodeError"],
+      ["a minScore over 1", "/v1/faces/detect?minScore=2", photo("obama.jpg"), "image/jpeg", 400, "HttpApiDecodeError"],
+      ["a match threshold over 1", "/v1/faces/identify?threshold=1.5", photo("obama.jpg"), "image/jpeg", 400, "HttpApiDecodeError"],
       ["an unknown model", "/v1/faces/embed?model=huge", photo("obama.jpg"), "image/jpeg", 400, "HttpApiDecodeError"],
       ["text/plain", "/v1/faces/identify", new TextEncoder().encode("hello"), "text/plain", 415, "UnsupportedMediaType"],
       ["bytes that are no image", "/v1/faces/detect", new Uint8Array(500).fill(9), "image/png", 422, "ImageUndecodable"],
@@ -179,7 +238,7 @@ describe.skipIf(!hasShared)("faces and gallery over HTTP (real server, real pool
         Effect.gen(function*() {
           const response = yield* post("/v1/faces/detect", photo("obama.jpg"), "image/jpeg")
           assert.strictEqual(response.status, 503)
-          assert.deepInclude(response.body, { _tag: "ModelUnavailable", model: "version-RFB-640.onnx", fix: "npx inferd models fetch" })
+          assert.deepInclude(response.body, { _tag: "ModelUnavailable", model: YuNet.FILE, fix: "npx inferd models fetch" })
           const enroll = yield* send(HttpClientRequest.put("/v1/gallery/A").pipe(HttpClientRequest.bodyUint8Array(photo("obama.jpg"), "image/jpeg")))
           assert.strictEqual(enroll.status, 503)
           assert.strictEqual(enroll.body._tag, "ModelUnavailable")

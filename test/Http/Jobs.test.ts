@@ -16,7 +16,7 @@ import { multiPageTiff } from "../support/tiff.js"
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)))
 const decode = Schema.decodeUnknownSync(Job)
-const hasModels = shared.has("faces jobs", "data/models/version-RFB-640.onnx", "data/models/version-RFB-320.onnx", "data/models/MobileFaceNet.onnx", "data/images/faces/group4_ultraface2.jpg")
+const hasModels = shared.has("faces jobs", "data/models/yunet_s_dynamic.onnx", "data/models/MobileFaceNet.onnx", "data/images/faces/group4_ultraface2.jpg")
 
 interface OcrPages { readonly text: string; readonly pages: ReadonlyArray<{ readonly page: number; readonly text: string }> }
 
@@ -87,7 +87,8 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ modelsDi
       const png = fixture("images/simple.png")
       const cases: ReadonlyArray<readonly [string, string]> = [
         ["/v1/jobs?kind=ocr&threshold=0.5", "threshold"],
-        ["/v1/jobs?kind=faces.detect&threshold=1.5", "threshold"],
+        ["/v1/jobs?kind=faces.detect&minScore=1.5", "minScore"],
+        ["/v1/jobs?kind=faces.detect&threshold=0.5", "threshold"],
         ["/v1/jobs?kind=audio.analyze&minSpeechMs=abc", "minSpeechMs"],
         ["/v1/jobs?kind=faces.embed&async=true", "async"],
         ["/v1/faces/verify?async=true", "async"],
@@ -152,16 +153,16 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ modelsDi
     }))
 
   describe.skipIf(!hasModels)("faces (models from ../shared)", () => {
-    it.effect("faces jobs take threshold and model, and answer what the synchronous route answers", () =>
+    it.effect("faces jobs take minScore and model, and answer what the synchronous route answers", () =>
       Effect.gen(function*() {
         const photo = new Uint8Array(readFileSync(shared.file("data/images/faces/group4_ultraface2.jpg")))
-        const query = "threshold=0.8&model=fast"
+        const query = "minScore=0.88&model=fast"
         const sync = yield* post(`/v1/faces/detect?${query}`, photo, "image/jpeg")
         const defaults = yield* post("/v1/faces/detect", photo, "image/jpeg")
         assert.notDeepEqual(sync.body.faces, defaults.body.faces)
         for (const path of [`/v1/jobs?kind=faces.detect&${query}`, `/v1/faces/detect?async=true&${query}`]) {
           const job = yield* Effect.flatMap(submitted(path, photo, "image/jpeg"), ended)
-          assert.deepStrictEqual(job.options, { threshold: 0.8, model: "fast" })
+          assert.deepStrictEqual(job.options, { minScore: 0.88, model: "fast" })
           assert.deepStrictEqual((job.result as { faces: unknown }).faces, sync.body.faces)
         }
         const embedded = yield* Effect.flatMap(submitted(`/v1/faces/embed?async=true&${query}`, photo, "image/jpeg"), ended)

@@ -207,9 +207,13 @@ layer(Pool, { timeout: 120_000, excludeTestServices: true })("AudioEngine (real 
       assert.strictEqual((yield* analyze(streamed(0.1))).durationSec, 0.1)
       const long = yield* failure(streamed(20))
       assert.deepInclude(long, { _tag: "AudioTooLong", durationSec: 20, maxSeconds: MAX_SECONDS })
-      // A file cut mid-frame keeps its whole frames: 3 bytes past 100 frames of 16-bit stereo.
-      const stereo = writeWav({ rate: 16_000, bits: 16, channels: [new Float32Array(200), new Float32Array(200)] })
-      assert.strictEqual((yield* analyze(stereo.slice(0, 44 + 400 + 3))).durationSec, 100 / 16_000)
+      // A file cut mid-frame keeps its whole frames: 3 bytes past 1000 frames of 16-bit stereo.
+      const stereo = writeWav({ rate: 16_000, bits: 16, channels: [new Float32Array(2000), new Float32Array(2000)] })
+      assert.strictEqual((yield* analyze(stereo.slice(0, 44 + 4000 + 3))).durationSec, 1000 / 16_000)
+      // Cut to 100 frames (6 ms), less than one 32 ms analysis window is left: nothing to analyse.
+      const short = yield* failure(stereo.slice(0, 44 + 400 + 3))
+      assert.strictEqual(short._tag, "AudioUndecodable")
+      assert.include(short.message, "analysis window")
     }))
 
   it.effect("answers AudioUndecodable for garbage, odd headers and truncated files", () =>

@@ -36,7 +36,7 @@ const contentType = fc.constantFrom(
 
 const routes = ["/v1/ocr", "/v1/ocr?timeoutMs=5000", "/v1/ocr?timeoutMs=abc", "/v1/ocr?lang=deu+eng&dpi=72", "/v1/ocr?ocr=force&psm=6",
   "/v1/ocr?lang=xx", "/v1/ocr?dpi=9999", "/v1/ocr?format=nope", "/v1/audio/analyze", "/v1/audio/analyze?threshold=2",
-  "/v1/faces/detect", "/v1/faces/detect?model=fast&threshold=0.5", "/v1/faces/embed", "/v1/faces/verify", "/v1/faces/identify",
+  "/v1/faces/detect", "/v1/faces/detect?model=fast&minScore=0.5", "/v1/faces/embed", "/v1/faces/verify", "/v1/faces/identify",
   "/v1/jobs?kind=ocr", "/v1/jobs?kind=audio.analyze", "/v1/jobs?kind=bad", "/v1/loops/inbox/run", "/v1/debug/fault", "/v1/nope"]
 
 const request = fc.oneof(
@@ -55,7 +55,7 @@ const request = fc.oneof(
 
 // The face models live in ../shared (never in the product); without them face endpoints answer 503 ModelUnavailable.
 const models = new URL("../../../shared/data/models", import.meta.url).pathname
-const haveModels = shared.has("fuzz on face routes with real models", "data/models/version-RFB-640.onnx", "data/models/MobileFaceNet.onnx")
+const haveModels = shared.has("fuzz on face routes with real models", "data/models/yunet_s_dynamic.onnx", "data/models/MobileFaceNet.onnx")
 
 layer(testServer({ upload: { maxBody: 1_000_000, maxParts: 8 }, pool: { settings: WorkerSettings.forTests({ modelsDir: models, pageTimeoutMs: 10_000 }) } }), { timeout: 300_000, excludeTestServices: true })("fuzz", (it) => {
   it.effect("every answer is a typed 4xx or a result, never a 5xx, and /status still answers", () =>
