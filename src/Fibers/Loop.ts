@@ -29,7 +29,7 @@ export const LoopStatus = Schema.Struct({
   lastSuccessAt: Schema.NullOr(Schema.String),
   /** How long the last attempt took, successful or not. */
   lastDurationMs: Schema.NullOr(Schema.Number)
-})
+}).annotations({ identifier: "LoopStatus" })
 export type LoopStatus = typeof LoopStatus.Type
 
 /** `runNow` on a paused loop: paused means paused, so it is refused rather than run or silently dropped. */

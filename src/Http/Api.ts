@@ -37,7 +37,7 @@ export const ModelState = Schema.Struct({
   file: Schema.String,
   state: Schema.Literal("present", "missing", "invalid"),
   detail: Schema.optional(Schema.String)
-})
+}).annotations({ identifier: "ModelState" })
 
 export const Status = Schema.Struct({
   /** `draining` from the moment SIGTERM starts the shutdown. */
@@ -50,10 +50,10 @@ export const Status = Schema.Struct({
   models: Schema.Array(ModelState),
   /** The jobs engine: embedded (SQLite) or a runner of a PostgreSQL cluster, its runners and the shards it holds. */
   cluster: ClusterStatus
-})
+}).annotations({ identifier: "Status" })
 
-export const Ready = Schema.Struct({ status: Schema.Literal("ready"), workers: Schema.Number, models: Schema.Array(ModelState) })
-export const Live = Schema.Struct({ status: Schema.Literal("live") })
+export const Ready = Schema.Struct({ status: Schema.Literal("ready"), workers: Schema.Number, models: Schema.Array(ModelState) }).annotations({ identifier: "Ready" })
+export const Live = Schema.Struct({ status: Schema.Literal("live") }).annotations({ identifier: "Live" })
 
 export class SystemApi extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("status", "/status").addSuccess(Status))

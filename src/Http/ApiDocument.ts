@@ -4,6 +4,7 @@
  * own decode error, which the error boundary turns into `MalformedRequest` before any client sees it.
  */
 import { Predicate } from "effect"
+import { examples } from "./ApiExamples.js"
 
 type Json = Record<string, unknown>
 
@@ -32,20 +33,44 @@ const withoutDecodeError = (response: Json) => {
   }
 }
 
+/**
+ * A parameter's example, from what its schema says: its own example, its default or first choice. Never its
+ * least value: /docs prefills the example, and `timeoutMs=1` or `dpi=36` is no request anyone means to send.
+ */
+const parameterExample = (parameter: Json) => {
+  const schema = Predicate.isRecord(parameter["schema"]) ? parameter["schema"] : {}
+  const example = (Array.isArray(schema["examples"]) ? schema["examples"][0] : undefined) ?? schema["default"] ??
+    (Array.isArray(schema["enum"]) ? schema["enum"][0] : undefined)
+  if (example !== undefined && parameter["example"] === undefined) parameter["example"] = example
+}
+
+/** The server-sent events' `data`, which OpenAPI 3.1 has no field for, named in an extension. */
+const eventData = (response: Json) => {
+  const stream = Predicate.isRecord(response["content"]) ? response["content"]["text/event-stream"] : undefined
+  if (Predicate.isRecord(stream) && Predicate.isRecord(stream["schema"])) stream["schema"]["x-event-data"] = { $ref: "#/components/schemas/Job" }
+}
+
 export const transform = (spec: Json): Json => {
   for (const path of records(spec["paths"])) {
     for (const operation of records(path)) {
+      for (const parameter of Array.isArray(operation["parameters"]) ? operation["parameters"] : []) if (Predicate.isRecord(parameter)) parameterExample(parameter)
       for (const [status, response] of Object.entries(Predicate.isRecord(operation["responses"]) ? operation["responses"] : {})) {
         if (!Predicate.isRecord(response)) continue
         if (headers[status] !== undefined) response["headers"] = { ...(Predicate.isRecord(response["headers"]) ? response["headers"] : {}), ...headers[status] }
         withoutDecodeError(response)
+        eventData(response)
         if (status === "400") response["description"] = "The request is malformed: see `message` and `parameter`"
       }
     }
   }
   const components = spec["components"]
   if (Predicate.isRecord(components) && Predicate.isRecord(components["schemas"])) {
-    for (const name of ["HttpApiDecodeError", "Issue", "PropertyKey"]) delete components["schemas"][name]
+    const schemas = components["schemas"]
+    for (const name of ["HttpApiDecodeError", "Issue", "PropertyKey"]) delete schemas[name]
+    for (const [name, example] of Object.entries(examples)) {
+      const schema = schemas[name]
+      if (Predicate.isRecord(schema)) schema["examples"] = [example]
+    }
   }
   return spec
 }

@@ -7,14 +7,14 @@ import { Schema } from "effect"
 import { JobsUnavailable } from "../Jobs/Job.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import { AudioAnalysis, AudioTooLong, AudioUndecodable, InferenceFailed, ModelUnavailable } from "../Workers/Protocol.js"
-import { Accepted } from "./JobsApi.js"
+import { Accepted } from "./Accepted.js"
 import * as Media from "./Media.js"
 import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
 const param = (fallback: number, min: number, max: number, integer: boolean, description: string) =>
   Schema.optionalWith(
-    (integer ? Query.integer : Query.number)({ min, max, description: `${description} (default ${fallback})` }),
+    (integer ? Query.integer : Query.number)({ min, max, example: fallback, description: `${description} (default ${fallback})` }),
     { default: () => fallback }
   )
 
@@ -37,7 +37,7 @@ export const AnalyzeParams = Schema.Struct({
 export class AudioApi extends HttpApiGroup.make("audio")
   .add(
     HttpApiEndpoint.post("analyze", "/v1/audio/analyze").setUrlParams(AnalyzeParams).addSuccess(AudioAnalysis).addSuccess(Accepted)
-      .annotateContext(Media.uploadBody(Media.audio))
+      .annotateContext(Media.uploadBody([Media.audio]))
       .annotate(OpenApi.Summary, "Find the speech in an audio file, and its levels")
   )
   .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)

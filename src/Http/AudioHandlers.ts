@@ -8,7 +8,7 @@ import { Jobs } from "../Jobs/Jobs.js"
 import * as Tasks from "../Pool/Tasks.js"
 import { WorkerPool } from "../Pool/WorkerPool.js"
 import type { AudioApi } from "./AudioApi.js"
-import { accepted } from "./JobsHandlers.js"
+import { accepted } from "./Accepted.js"
 import * as Media from "./Media.js"
 import { Upload } from "./Upload.js"
 

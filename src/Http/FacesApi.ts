@@ -10,12 +10,12 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { JobsUnavailable } from "../Jobs/Job.js"
-import { GalleryStorageFailed, InvalidPersonId, Match, PersonNotFound, PersonSummary } from "../Layers/Gallery.js"
+import { DEFAULT_THRESHOLD, GalleryStorageFailed, InvalidPersonId, Match, PersonNotFound, PersonSummary, PERSON_ID } from "../Layers/Gallery.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
 import {
   FACE_DEFAULTS, FaceBox, FaceModel, ImageTooLarge, ImageUndecodable, InferenceFailed, Landmarks, ModelUnavailable
 } from "../Workers/Protocol.js"
-import { Accepted } from "./JobsApi.js"
+import { Accepted } from "./Accepted.js"
 import * as Media from "./Media.js"
 import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
@@ -44,7 +44,7 @@ export const DetectParams = Schema.Struct({
   model: Schema.optionalWith(Query.literal(FaceModel.literals, "accurate (the default): YuNet at 640 pixels on the image's longer side; fast: at 384"), {
     default: () => FACE_DEFAULTS.model
   }),
-  minScore: Schema.optionalWith(Query.number({ min: 0, max: 1, description: `the detector score a face must reach (default ${FACE_DEFAULTS.minScore})` }), {
+  minScore: Schema.optionalWith(Query.number({ min: 0, max: 1, example: FACE_DEFAULTS.minScore, description: `the detector score a face must reach (default ${FACE_DEFAULTS.minScore})` }), {
     default: () => FACE_DEFAULTS.minScore
   }),
   timeoutMs: Schema.optional(Query.timeoutMs),
@@ -55,7 +55,7 @@ export const DetectParams = Schema.Struct({
 /** Verify and identify also take `threshold`: the cosine similarity for a match (default `INFERD_FACE_MATCH_THRESHOLD`). */
 export const MatchParams = Schema.Struct({
   ...DetectParams.fields,
-  threshold: Schema.optional(Query.number({ min: 0, max: 1, description: "the cosine similarity for a match (default INFERD_FACE_MATCH_THRESHOLD)" }))
+  threshold: Schema.optional(Query.number({ min: 0, max: 1, example: DEFAULT_THRESHOLD, description: `the cosine similarity for a match (default INFERD_FACE_MATCH_THRESHOLD, ${DEFAULT_THRESHOLD} unless set)` }))
 })
 
 /** Which face of an enrolment photo: `only` (default: a photo with several is refused) or `largest`. */
@@ -72,14 +72,14 @@ export const Detection = Schema.Struct({
   height: Schema.Number,
   faces: Schema.Array(DetectedFace),
   durationMs: Schema.Number
-})
+}).annotations({ identifier: "Detection" })
 
 export const Embedding = Schema.Struct({
   width: Schema.Number,
   height: Schema.Number,
   faces: Schema.Array(Schema.Struct({ ...DetectedFace.fields, embedding: Schema.Array(Schema.Number) })),
   durationMs: Schema.Number
-})
+}).annotations({ identifier: "Embedding" })
 
 /** `a` and `b` are the faces compared (the largest of each image). */
 export const Verification = Schema.Struct({
@@ -88,20 +88,20 @@ export const Verification = Schema.Struct({
   threshold: Schema.Number,
   a: DetectedFace,
   b: DetectedFace
-})
+}).annotations({ identifier: "Verification" })
 
 export const Identification = Schema.Struct({
   threshold: Schema.Number,
   faces: Schema.Array(Schema.Struct({ ...DetectedFace.fields, match: Schema.NullOr(Match) }))
-})
+}).annotations({ identifier: "Identification" })
 
 /** The person enrolled, and the face used from each photo (`field` names the upload). */
 export const Enrolment = Schema.Struct({
   ...PersonSummary.fields,
   faces: Schema.Array(Schema.Struct({ field: Schema.String, ...DetectedFace.fields }))
-})
+}).annotations({ identifier: "Enrolment" })
 
-const image = Media.uploadBody(Media.image)
+const image = Media.uploadBody([Media.image])
 
 export class FacesApi extends HttpApiGroup.make("faces")
   .add(
@@ -114,7 +114,7 @@ export class FacesApi extends HttpApiGroup.make("faces")
   )
   .add(
     HttpApiEndpoint.post("verify", "/v1/faces/verify").setUrlParams(MatchParams).addSuccess(Verification).addError(NoFace)
-      .annotateContext(Media.uploadBody(Media.image, ["a", "b"]))
+      .annotateContext(Media.uploadBody([Media.image], { fields: ["a", "b"], raw: false }))
       .annotate(OpenApi.Summary, "Whether the largest faces of images a and b are the same person")
   )
   .add(
@@ -126,12 +126,15 @@ export class FacesApi extends HttpApiGroup.make("faces")
   .addError(Overloaded).addError(ShuttingDown).addError(TaskTimeout).addError(WorkerCrashed).addError(JobsUnavailable)
 {}
 
-const Person = Schema.Struct({ personId: Schema.String })
+// The id is checked by the gallery (InvalidPersonId); the document states the same rule.
+const Person = Schema.Struct({
+  personId: Schema.String.annotations({ jsonSchema: { type: "string", pattern: PERSON_ID.source }, description: "1 to 64 of letters, digits, ., _ and -" })
+})
 
 export class GalleryApi extends HttpApiGroup.make("gallery")
   .add(
     HttpApiEndpoint.put("enroll", "/v1/gallery/:personId").setPath(Person).setUrlParams(EnrollParams).addSuccess(Enrolment)
-      .annotateContext(Media.uploadBody(Media.image, ["file"]))
+      .annotateContext(Media.uploadBody([Media.image], { several: true }))
       .annotate(
         OpenApi.Description,
         "Enrolls a person from one or more photos (the raw body, or any number of multipart files), replacing earlier ones; one embedding is kept per photo. A photo must show one face, unless `face=largest` says to take the largest."

@@ -7,16 +7,16 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Job, JobFinished, JobKind, JobList, JobNotFound, JobsUnavailable, JobState } from "../Jobs/Job.js"
+import { JobFinished, JobKind, JobNotFound, JobsUnavailable, JobState } from "../Jobs/Job.js"
 import { AudioTooLong, AudioUndecodable, ImageTooLarge, ImageUndecodable } from "../Workers/Protocol.js"
+import { Accepted } from "./Accepted.js"
+import { JobView, JobViewList } from "./JobView.js"
+import * as Media from "./Media.js"
 import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
 
 export { JobNotFound }
 
-export const Accepted = Schema.Struct({ id: Schema.String, state: Schema.String, location: Schema.String }).annotations(
-  HttpApiSchema.annotations({ status: 202 })
-)
 
 const JobId = Schema.Struct({ id: Schema.String })
 
@@ -44,7 +44,7 @@ export const SubmitParams = Schema.Struct({
 
 export const ListParams = Schema.Struct({
   state: Schema.optional(Query.literal(JobState.literals, "only jobs in this state")),
-  limit: Schema.optionalWith(Query.integer({ min: 1, max: 1000, description: "jobs per page (default 100)" }), { default: () => 100 }),
+  limit: Schema.optionalWith(Query.integer({ min: 1, max: 1000, example: 100, description: "jobs per page (default 100)" }), { default: () => 100 }),
   cursor: Schema.optional(Schema.String.annotations({ description: "`next` from the previous page" }))
 })
 
@@ -56,20 +56,24 @@ export class JobsApi extends HttpApiGroup.make("jobs")
       .addError(PayloadTooLarge).addError(UnsupportedMediaType).addError(MalformedRequest)
       .addError(ImageUndecodable).addError(ImageTooLarge).addError(AudioUndecodable).addError(AudioTooLong)
       .annotate(OpenApi.Summary, "Start a job: the body and options are what the synchronous endpoint of `kind` takes")
+      .annotateContext(Media.uploadBody([Media.document, Media.audio]))
   )
   .add(
-    HttpApiEndpoint.get("list", "/v1/jobs").setUrlParams(ListParams).addSuccess(JobList)
+    HttpApiEndpoint.get("list", "/v1/jobs").setUrlParams(ListParams).addSuccess(JobViewList)
       .annotate(OpenApi.Summary, "Jobs, newest first, a page at a time")
   )
-  .add(HttpApiEndpoint.get("get", "/v1/jobs/:id").setPath(JobId).addSuccess(Job).addError(JobNotFound))
+  .add(HttpApiEndpoint.get("get", "/v1/jobs/:id").setPath(JobId).addSuccess(JobView).addError(JobNotFound))
   .add(
     HttpApiEndpoint.get("events", "/v1/jobs/:id/events").setPath(JobId)
-      .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }))
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }).annotations({
+        description: "Server-Sent Events: each is `event: job` with a `data:` line holding the job as `GET /v1/jobs/{id}` answers it (the `Job` schema); the stream ends with the job",
+        examples: ["event: job\ndata: {\"id\":\"0b6f5f42-6c1e-4d8e-9a57-3f1c2d4e5a6b\",\"kind\":\"ocr\",\"state\":\"running\",\"progress\":0.5,…}\n\n"]
+      }))
       .addError(JobNotFound)
       .annotate(OpenApi.Summary, "The job's changes as Server-Sent Events (`event: job`), until it ends")
   )
   .add(
-    HttpApiEndpoint.del("cancel", "/v1/jobs/:id").setPath(JobId).addSuccess(Job).addError(JobNotFound).addError(JobFinished)
+    HttpApiEndpoint.del("cancel", "/v1/jobs/:id").setPath(JobId).addSuccess(JobView).addError(JobNotFound).addError(JobFinished)
       .annotate(OpenApi.Summary, "Cancel a job: queued, it never runs; running, it stops")
   )
   .addError(JobsUnavailable)

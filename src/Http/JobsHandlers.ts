@@ -3,16 +3,14 @@ import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect, ParseResult, Schema, Stream } from "effect"
 import type { JobKind, JobRequest } from "../Jobs/Job.js"
 import { Jobs } from "../Jobs/Jobs.js"
+import { accepted } from "./Accepted.js"
 import { Api } from "./Api.js"
+import { view } from "./JobView.js"
 import { AnalyzeParams } from "./AudioApi.js"
 import { DetectParams } from "./FacesApi.js"
 import { OcrParams } from "./OcrApi.js"
 import * as Media from "./Media.js"
 import { MalformedRequest, Upload } from "./Upload.js"
-
-/** A job's 202: its id, state and where to follow it. */
-export const accepted = (id: string, state: string) =>
-  HttpServerResponse.unsafeJson({ id, state, location: `/v1/jobs/${id}` }, { status: 202, headers: { location: `/v1/jobs/${id}` } })
 
 /** The answer of a route that does not run as a job. */
 export const asyncNotOffered = (route: string) =>
@@ -73,9 +71,10 @@ export const layer = HttpApiBuilder.group(Api, "jobs", (handlers) =>
           const job = yield* jobs.submit(request, bytes)
           return accepted(job.id, job.state)
         }))
-      .handle("list", ({ urlParams }) => jobs.list(urlParams))
-      .handle("get", ({ path }) => jobs.get(path.id))
-      .handle("cancel", ({ path }) => jobs.cancel(path.id))
+      .handle("list", ({ urlParams }) =>
+        Effect.flatMap(jobs.list(urlParams), ({ jobs, next }) => Effect.map(Effect.forEach(jobs, view), (shown) => ({ jobs: shown, next }))))
+      .handle("get", ({ path }) => Effect.flatMap(jobs.get(path.id), view))
+      .handle("cancel", ({ path }) => Effect.flatMap(jobs.cancel(path.id), view))
       .handle("events", ({ path }) =>
         Effect.map(jobs.get(path.id), () =>
           HttpServerResponse.stream(

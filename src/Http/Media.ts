@@ -59,22 +59,41 @@ export const audio: MediaKind<AudioUndecodable> = {
 
 const binary = { type: "string", format: "binary" }
 
+/** How an endpoint takes its upload, for the document. */
+export interface UploadShape {
+  /** Multipart file fields (default `file`). */
+  readonly fields?: ReadonlyArray<string>
+  /** Whether the raw body is taken too (default true; false: multipart only). */
+  readonly raw?: boolean
+  /** Whether the (one) field may come several times, one file each. */
+  readonly several?: boolean
+}
+
+const and = (words: ReadonlyArray<string>) => words.map((w) => `\`${w}\``).join(" and ")
+
 /**
  * The request body of an upload endpoint, for the OpenAPI document: the endpoints read their bodies themselves
- * (to enforce limits and sniff types), so the framework cannot describe them. `fields` name the multipart files.
+ * (to enforce limits and sniff types), so the framework cannot describe them. The raw body may name its type
+ * or be `application/octet-stream`: the bytes' magic numbers decide either way.
  */
-export const uploadBody = <E>(kind: MediaKind<E>, fields: ReadonlyArray<string> = ["file"]) =>
-  OpenApi.annotations({
+export const uploadBody = (kinds: ReadonlyArray<{ readonly noun: string; readonly types: ReadonlyArray<string> }>, shape: UploadShape = {}) => {
+  const fields = shape.fields ?? ["file"]
+  const raw = shape.raw ?? true
+  const file = shape.several === true ? { type: "array", items: binary, description: "one or more files" } : binary
+  const noun = kinds.map((k) => k.noun).join(" or ")
+  const multipart = `multipart file field${fields.length > 1 ? "s" : ""} ${and(fields)}${shape.several === true ? " (several times for several files)" : ""}`
+  return OpenApi.annotations({
     override: {
       requestBody: {
         required: true,
-        description: `the ${kind.noun} as the raw body, or as multipart file field${fields.length > 1 ? "s" : ""} ${fields.map((f) => `\`${f}\``).join(", ")}`,
+        description: raw ? `the ${noun} as the raw body, or as ${multipart}` : `${multipart}, each an ${noun}`,
         content: {
-          ...Object.fromEntries(kind.types.map((type) => [type, { schema: binary }])),
+          ...(raw ? Object.fromEntries([...kinds.flatMap((k) => k.types), "application/octet-stream"].map((type) => [type, { schema: binary }])) : {}),
           "multipart/form-data": {
-            schema: { type: "object", properties: Object.fromEntries(fields.map((f) => [f, binary])), required: fields }
+            schema: { type: "object", properties: Object.fromEntries(fields.map((f) => [f, file])), required: fields }
           }
         }
       }
     }
   })
+}

@@ -7,7 +7,7 @@ import { Schema } from "effect"
 import { JobsUnavailable } from "../Jobs/Job.js"
 import { OcrResult, TooManyPages, UnknownLanguage } from "../Layers/OcrDocument.js"
 import { DocumentUnreadable, ImageTooLarge, ImageUndecodable, InferenceFailed } from "../Workers/Protocol.js"
-import { Accepted } from "./JobsApi.js"
+import { Accepted } from "./Accepted.js"
 import * as Media from "./Media.js"
 import * as Query from "./Query.js"
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "./Upload.js"
@@ -31,20 +31,20 @@ const Lang = Schema.transform(
 
 export const OcrParams = Schema.Struct({
   lang: Schema.optionalWith(Lang, { default: () => "eng" }),
-  psm: Schema.optional(Query.integer({ min: 0, max: 13, description: "tesseract's page segmentation mode (tesseract.js's own when absent)" })),
-  dpi: Schema.optionalWith(Query.integer({ min: 36, max: 600, description: "what PDF pages are rendered at (default 300)" }), { default: () => 300 }),
+  psm: Schema.optional(Query.integer({ min: 0, max: 13, example: 3, description: "tesseract's page segmentation mode (tesseract.js's own when absent)" })),
+  dpi: Schema.optionalWith(Query.integer({ min: 36, max: 600, example: 300, description: "what PDF pages are rendered at (default 300)" }), { default: () => 300 }),
   ocr: Schema.optionalWith(Query.literal(["auto", "force"], "auto: a PDF page that carries text answers from its text layer; force: OCR every page"), { default: () => "auto" as const }),
   format: Schema.optionalWith(Query.literal(["json", "text", "hocr", "tsv", "pdf"], "the answer's format (default json)"), { default: () => "json" as const }),
   timeoutMs: Schema.optional(Query.timeoutMs),
   async: Schema.optional(Query.async)
 })
 
-export const Languages = Schema.Struct({ languages: Schema.Array(Schema.String), default: Schema.String })
+export const Languages = Schema.Struct({ languages: Schema.Array(Schema.String), default: Schema.String }).annotations({ identifier: "Languages" })
 
 export class OcrApi extends HttpApiGroup.make("ocr")
   .add(
     HttpApiEndpoint.post("ocr", "/v1/ocr").setUrlParams(OcrParams).addSuccess(OcrResult).addSuccess(Accepted)
-      .annotateContext(Media.uploadBody(Media.document))
+      .annotateContext(Media.uploadBody([Media.document]))
       .annotate(OpenApi.Summary, "Read the text of an image or a PDF, every page of it")
       .annotate(OpenApi.Description, "`?format=text|hocr|tsv|pdf` answers `text/plain`, hOCR (`application/xhtml+xml`), TSV with tesseract's header row, or a searchable PDF instead of JSON.")
       .addError(TooManyPages).addError(UnknownLanguage).addError(DocumentUnreadable)

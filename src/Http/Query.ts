@@ -12,21 +12,30 @@ const said = (accepts: string) => () => ({ message: `takes ${accepts}`, override
 const range = (min: number, max: number) =>
   max === Number.MAX_SAFE_INTEGER ? `from ${min}` : `from ${min} to ${max}`
 
+/** What a numeric option is: its range, a typical value for the document's try-it (its default where it has one). */
+interface Numeric { readonly min: number; readonly max: number; readonly example: number; readonly description: string }
+
 /** An integer option from `min` to `max`. */
-export const integer = (options: { readonly min: number; readonly max?: number; readonly description: string }) => {
+export const integer = (options: Omit<Numeric, "max"> & { readonly max?: number }) => {
   const max = options.max ?? Number.MAX_SAFE_INTEGER
   return Schema.NumberFromString.pipe(Schema.int(), Schema.between(options.min, max)).annotations({
     message: said(`an integer ${range(options.min, max)}`),
-    jsonSchema: { type: "integer", minimum: options.min, ...(options.max === undefined ? {} : { maximum: max }), description: options.description },
+    jsonSchema: {
+      type: "integer",
+      minimum: options.min,
+      ...(options.max === undefined ? {} : { maximum: max }),
+      examples: [options.example],
+      description: options.description
+    },
     description: options.description
   })
 }
 
 /** A number option from `min` to `max`. */
-export const number = (options: { readonly min: number; readonly max: number; readonly description: string }) =>
+export const number = (options: Numeric) =>
   Schema.NumberFromString.pipe(Schema.between(options.min, options.max)).annotations({
     message: said(`a number ${range(options.min, options.max)}`),
-    jsonSchema: { type: "number", minimum: options.min, maximum: options.max, description: options.description },
+    jsonSchema: { type: "number", minimum: options.min, maximum: options.max, examples: [options.example], description: options.description },
     description: options.description
   })
 
@@ -48,6 +57,7 @@ export const literal = <const L extends ReadonlyArray<string>>(values: L, descri
 /** `?timeoutMs=`, which every task route takes: the task's deadline, capped by `INFERD_TASK_TIMEOUT`. */
 export const timeoutMs = integer({
   min: 1,
+  example: 30_000,
   description: "the task's deadline in milliseconds, queueing included; capped by INFERD_TASK_TIMEOUT. Past it the answer is 504 TaskTimeout"
 })
 

@@ -22,9 +22,10 @@ export const JobEntity = Entity.make("Job", [
 ])
 
 
+/** The error as the API shows it: its tag, message and details (an error's message is not enumerable). */
 const typed = (error: unknown): JobError =>
   typeof error === "object" && error !== null && "_tag" in error && "message" in error
-    ? { _tag: String(error._tag), message: String(error.message) }
+    ? { ...error, _tag: String(error._tag), message: String(error.message) }
     : { _tag: "InferenceFailed", message: String(error) }
 
 /** What the job's kind computes, with its stored options: the synchronous route's answer. */

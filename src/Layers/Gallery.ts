@@ -31,7 +31,7 @@ export class GalleryStorageFailed extends Schema.TaggedError<GalleryStorageFaile
 ) {}
 
 /** A person as the API shows them: how many photos they were enrolled from, and when. */
-export const PersonSummary = Schema.Struct({ personId: Schema.String, photos: Schema.Number, enrolledAt: Schema.String })
+export const PersonSummary = Schema.Struct({ personId: Schema.String, photos: Schema.Number, enrolledAt: Schema.String }).annotations({ identifier: "PersonSummary" })
 export type PersonSummary = typeof PersonSummary.Type
 
 export const Match = Schema.Struct({ personId: Schema.String, similarity: Schema.Number })
@@ -76,7 +76,8 @@ export interface GalleryService {
 
 export class Gallery extends Context.Tag("inferd/Gallery")<Gallery, GalleryService>() {}
 
-const PERSON_ID = /^[A-Za-z0-9._-]{1,64}$/
+/** What a person id may be: 1 to 64 of letters, digits, `.`, `_` and `-`. */
+export const PERSON_ID = /^[A-Za-z0-9._-]{1,64}$/
 
 /** Fails with InvalidPersonId unless `personId` is 1–64 of `A-Z a-z 0-9 . _ -`. */
 export const validatePersonId = (personId: string): Effect.Effect<string, InvalidPersonId> =>

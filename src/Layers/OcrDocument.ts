@@ -60,7 +60,7 @@ export const OcrResult = Schema.Struct({
   durationMs: Schema.Number,
   /** Each page's own reading, in order. */
   pages: Schema.Array(OcrPage)
-})
+}).annotations({ identifier: "OcrResult" })
 export type OcrResult = typeof OcrResult.Type
 
 /** One answer out of pages read separately, given in any order. */

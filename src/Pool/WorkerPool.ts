@@ -45,7 +45,7 @@ export const PoolStats = Schema.Struct({
   restarts: Schema.Number,
   threads: Schema.Number,
   lastStartError: Schema.NullOr(Schema.String)
-})
+}).annotations({ identifier: "PoolStatus" })
 export type PoolStats = typeof PoolStats.Type
 
 export interface WorkerPoolService {

@@ -217,7 +217,7 @@ export const AudioAnalysis = Schema.Struct({
   rmsDbfs: Schema.Number,
   peakDbfs: Schema.Number,
   durationMs: Schema.Number
-})
+}).annotations({ identifier: "AudioAnalysis" })
 export type AudioAnalysis = typeof AudioAnalysis.Type
 
 /** Silero's segmenting rules, as its `get_speech_timestamps` names them. */
