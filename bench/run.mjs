@@ -14,6 +14,7 @@ const steps = [
   ["onnx.mjs", quick ? ["--rounds", "2"] : ["--rounds", "3"]],
   ["faces-cost.mjs", ["--runs", quick ? "3" : "9"]],
   ["status-latency.mjs", ["--seconds", quick ? "8" : "20"]],
+  ["cpu-quota.mjs", ["--seconds", quick ? "8" : "20"]],
   ["lifecycle.mjs", ["--rounds", quick ? "1" : "3"]],
   ["jobs.mjs", quick ? ["--jobs", "20", "--burst", "200"] : ["--jobs", "40", "--burst", "400"]],
   ["cluster.mjs", quick ? ["--rounds", "1"] : ["--rounds", "3"]]
@@ -38,6 +39,7 @@ if (results.onnx) for (const [k, v] of Object.entries(results.onnx.ratios ?? {})
 if (results.facesCost) line("face detection + embedding on one thread, ms CPU per face", results.facesCost.total.perFaceCpu.toFixed(1))
 if (results.statusLatency) line("/status p99 idle → busy, ms", `${results.statusLatency.idle.p99.toFixed(1)} → ${results.statusLatency.busy.p99.toFixed(1)}`, "busy <= 10, <= idle + 5")
 if (results.statusLatency?.busy.loopDelayMs) line("daemon event-loop delay p99 idle → busy, ms (10 ms resolution)", `${results.statusLatency.idle.loopDelayMs.p99.toFixed(1)} → ${results.statusLatency.busy.loopDelayMs.p99.toFixed(1)}`)
+if (results.cpuQuota) for (const r of results.cpuQuota.results) line(`/status p99 busy under a ${r.quota} CPU quota (pool ${r.pool}), ms`, r.busy.p99.toFixed(1))
 if (results.jobs) line("async job enqueue → start p50, ms (old SQLite store before @effect/cluster)", `${results.jobs.latencyMs.p50}${results.jobsOldStore ? ` (old ${results.jobsOldStore.latencyMs.p50})` : ""}`, "<= 50")
 if (results.jobs?.throughput) line("trivial jobs/s through the embedded engine", results.jobs.throughput.perSecond.toFixed(0), ">= 200")
 if (results.cluster) line("OCR pages/s, three runners / one daemon with the same workers", results.cluster.ratios.threeVsOne.toFixed(2), ">= 0.90")

@@ -10,10 +10,12 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Path from "@effect/platform/Path"
 import type { PlatformError } from "@effect/platform/Error"
-import { Config, Console, Data, Duration, Effect, Option, Random, Stream } from "effect"
+import { Console, Data, Duration, Effect, Option, Random, Stream } from "effect"
 import { createHash } from "node:crypto"
 import * as UndiciClient from "./Layers/UndiciClient.js"
 import { check, FACE_MODELS, type ModelFile } from "./Layers/Models.js"
+import * as AtomicFile from "./AtomicFile.js"
+import * as SharedConfig from "./Layers/SharedConfig.js"
 
 /** Why one file could not be installed; `unreachable` names the host when no connection could be made at all. */
 class FetchProblem extends Data.TaggedError("FetchProblem")<{ readonly message: string; readonly unreachable?: string }> {}
@@ -43,17 +45,14 @@ export interface FetchOptions {
 
 const urlFor = (model: ModelFile, from: string | undefined) => from === undefined ? model.url : `${from.replace(/\/+$/, "")}/${model.file}`
 
-/** Streams `url` into `temp`, checking size and sha256 as it goes; the file is synced and closed on success. */
-const download = (model: ModelFile, url: string, temp: string) =>
+/** Streams `url` into `file`, checking size and sha256 as it goes. */
+const download = (client: HttpClient.HttpClient, model: ModelFile, url: string, file: FileSystem.File) =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const client = HttpClient.filterStatusOk(yield* HttpClient.HttpClient)
-    const response = yield* client.get(url).pipe(Effect.mapError((error) => {
+    const response = yield* HttpClient.filterStatusOk(client).get(url).pipe(Effect.mapError((error) => {
       if (error._tag === "ResponseError") return new FetchProblem({ message: `HTTP ${error.response.status} from ${url}` })
       const host = URL.canParse(url) ? new URL(url).host : url
       return new FetchProblem({ message: `cannot reach ${host} (${UndiciClient.unanswered(error)})`, unreachable: host })
     }))
-    const handle = yield* fs.open(temp, { flag: "wx" })
     const hash = createHash("sha256")
     const bytes = yield* response.stream.pipe(
       Stream.mapError((error) => new FetchProblem({ message: `the download from ${url} broke off: ${error.message}` })),
@@ -61,14 +60,13 @@ const download = (model: ModelFile, url: string, temp: string) =>
         // Refused as soon as it is too long: a wrong URL must not fill the disk.
         if (total + chunk.byteLength > model.bytes) return Effect.fail(new FetchProblem({ message: `more than the expected ${model.bytes} bytes` }))
         hash.update(chunk)
-        return Effect.as(handle.writeAll(chunk), total + chunk.byteLength)
+        return Effect.as(file.writeAll(chunk), total + chunk.byteLength)
       })
     )
     if (bytes !== model.bytes) return yield* new FetchProblem({ message: `${bytes} bytes, expected ${model.bytes} (truncated?)` })
     const sum = hash.digest("hex")
     if (sum !== model.sha256) return yield* new FetchProblem({ message: `sha256 ${sum}, expected ${model.sha256}` })
-    yield* handle.sync
-  }).pipe(Effect.scoped)
+  })
 
 /** Installs one file unless it is already there and intact. */
 const fetchOne = (model: ModelFile, options: FetchOptions) =>
@@ -87,10 +85,10 @@ const fetchOne = (model: ModelFile, options: FetchOptions) =>
     }
     const temp = path.join(options.dir, `${prefix}${(yield* Random.nextIntBetween(0, 2 ** 31)).toString(16)}`)
     const timeout = options.timeout ?? Duration.minutes(2)
-    yield* download(model, url, temp).pipe(
-      Effect.timeoutFail({ duration: timeout, onTimeout: () => new FetchProblem({ message: `no complete file within ${Duration.format(timeout)}` }) }),
-      Effect.zipRight(fs.rename(temp, target)),
-      Effect.onError(() => Effect.ignore(fs.remove(temp, { force: true })))
+    const client = yield* HttpClient.HttpClient
+    const atomic = yield* AtomicFile.make
+    yield* atomic.write(target, temp, (file) => download(client, model, url, file)).pipe(
+      Effect.timeoutFail({ duration: timeout, onTimeout: () => new FetchProblem({ message: `no complete file within ${Duration.format(timeout)}` }) })
     )
     const replaced = existing.state === "invalid" ? ` (replaced a file with ${existing.detail})` : ""
     const installed: FetchResult = { file: model.file, result: "installed", url, detail: `${model.bytes} bytes, sha256 ${model.sha256}${replaced}` }
@@ -131,7 +129,7 @@ const from = Options.text("from").pipe(
 )
 const dir = Options.directory("dir").pipe(
   Options.withPseudoName("DIR"),
-  Options.withFallbackConfig(Config.string("INFERD_MODELS_DIR").pipe(Config.withDefault("./models"))),
+  Options.withFallbackConfig(SharedConfig.modelsDir),
   Options.withDescription("the models folder (default: INFERD_MODELS_DIR, else ./models)")
 )
 

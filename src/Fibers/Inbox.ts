@@ -16,6 +16,8 @@ import { WorkerPool } from "../Pool/WorkerPool.js"
 import { defaultOcrOptions, type OcrOptions } from "../Workers/Protocol.js"
 import * as Loop from "./Loop.js"
 import { Loops } from "./Loops.js"
+import * as AtomicFile from "../AtomicFile.js"
+import * as SharedConfig from "../Layers/SharedConfig.js"
 
 /** `<inbox>/outbox/<file>.json`: the OCR result, the source's name and when it was done. */
 export const InboxResult = Schema.extend(OcrDocument.OcrResult, Schema.Struct({ file: Schema.String, processedAt: Schema.String }))
@@ -78,7 +80,7 @@ export const config = Config.all({
   /** `INFERD_INBOX_INTERVAL`: time between scans (default 5 s). */
   interval: Config.duration("INFERD_INBOX_INTERVAL").pipe(Config.withDefault(Duration.seconds(5)), Config.withDescription("time between inbox scans")),
   /** `INFERD_MAX_BODY`: the HTTP upload limit (default 20 MiB), so the inbox takes no file HTTP would refuse. */
-  maxBytes: Config.integer("INFERD_MAX_BODY").pipe(Config.withDefault(20 * 1024 * 1024)),
+  maxBytes: SharedConfig.maxBody,
   maxPages: OcrDocument.maxPages,
   /** `INFERD_INBOX_FORMAT`: what each result is written as (default `json`; `text`, `hocr`, `tsv`, `pdf`). */
   format: Config.literal("json", "text", "hocr", "tsv", "pdf")("INFERD_INBOX_FORMAT").pipe(Config.withDefault("json" as const)),
@@ -104,14 +106,13 @@ export const makeScanner = (options: ScannerOptions) =>
     const ocr = options.ocr ?? defaultOcrOptions
     const resultOf = (name: string) => path.join(outbox, `${name}.${OcrDocument.extensions[ocr.format]}`)
 
+    const atomic = yield* AtomicFile.make
     const writeAtomically = (target: string, value: unknown) =>
-      Effect.gen(function*() {
-        const temp = path.join(tmp, path.basename(target))
-        const file = yield* fs.open(temp, { flag: "w" })
-        yield* file.writeAll(value instanceof Uint8Array ? value : new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value, null, 2)))
-        yield* file.sync
-        yield* fs.rename(temp, target)
-      }).pipe(Effect.scoped)
+      atomic.writeBytes(
+        target,
+        path.join(tmp, path.basename(target)),
+        value instanceof Uint8Array ? value : new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value, null, 2))
+      )
 
     const giveUp = (name: string, _tag: string, message: string) =>
       Effect.gen(function*() {

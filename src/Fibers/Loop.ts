@@ -1,7 +1,8 @@
 /**
  * A supervised background loop: one fiber that owns its state and takes commands through a mailbox. It runs its
  * body every `interval`, retries a failure (or a defect) on a capped, jittered exponential schedule, and never
- * lets a failure escape: a dead loop would otherwise die silently (research/effect-platform.md §5, §9).
+ * lets a failure escape: a forked fiber that dies is logged only at Debug level by default, so a dead loop
+ * would otherwise stop without a trace.
  */
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Cause, Clock, Data, DateTime, Deferred, Duration, Effect, Exit, FiberHandle, Predicate, Queue, Ref, Schedule, Schema } from "effect"
@@ -72,7 +73,7 @@ type Event =
   | { readonly _tag: "Resume"; readonly handled: Deferred.Deferred<void> }
   | { readonly _tag: "Due"; readonly generation: number }
 
-// `union` takes the shorter delay of the two, so `spaced(cap)` caps the exponential (research §9).
+// `union` takes the shorter delay of the two, so `spaced(cap)` caps the exponential.
 const retrySchedule = (retry: LoopOptions<unknown>["retry"]) =>
   Schedule.union(Schedule.jittered(Schedule.exponential(retry?.base ?? "1 second", 2)), Schedule.spaced(retry?.cap ?? "60 seconds"))
 

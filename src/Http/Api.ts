@@ -7,6 +7,7 @@ import { Schema } from "effect"
 import { LoopPaused, LoopStatus } from "../Fibers/Loop.js"
 import { ClusterStatus } from "../Jobs/Jobs.js"
 import { Overloaded, ShuttingDown, TaskTimeout, WorkerCrashed } from "../Pool/PoolErrors.js"
+import { PoolStats } from "../Pool/WorkerPool.js"
 import * as ApiDocument from "./ApiDocument.js"
 import { AudioApi } from "./AudioApi.js"
 import { Authorization } from "./Auth.js"
@@ -30,16 +31,6 @@ export class LoopNotFound extends Schema.TaggedError<LoopNotFound>()(
   HttpApiSchema.annotations({ status: 404 })
 ) {}
 
-export const PoolStatus = Schema.Struct({
-  size: Schema.Number,
-  ready: Schema.Number,
-  busy: Schema.Number,
-  queued: Schema.Number,
-  restarts: Schema.Number,
-  threads: Schema.Number,
-  lastStartError: Schema.NullOr(Schema.String)
-}).annotations({ identifier: "PoolStatus" })
-
 /** A face model file in `INFERD_MODELS_DIR`: `present` (right size and sha256), `missing` or `invalid`. */
 export const ModelState = Schema.Struct({
   name: Schema.String,
@@ -53,7 +44,7 @@ export const Status = Schema.Struct({
   status: Schema.Literal("ok", "draining"),
   message: Schema.String,
   cpu: Schema.Struct({ cpus: Schema.Number, quota: Schema.NullOr(Schema.Number), source: Schema.String }),
-  pool: PoolStatus,
+  pool: PoolStats,
   loops: Schema.Array(LoopStatus),
   /** Face models (OCR and voice-activity models ship with the package and are always there). */
   models: Schema.Array(ModelState),

@@ -16,6 +16,7 @@ export const examples: Record<string, unknown> = {
       "size": 2,
       "ready": 2,
       "busy": 0,
+      "running": 0,
       "queued": 0,
       "restarts": 0,
       "threads": 2,

@@ -1,11 +1,13 @@
 /**
  * Upload: reads an image from a request, as the raw body or as multipart field `file`, within named limits.
- * The server has no body limit of its own and HttpApi would read any body without checking its type
- * (research/effect-platform.md §6), so sizes, parts and magic bytes are checked here.
+ * @effect/platform's Node server applies no body limit to requests (its 10 MiB `MaxBodySize` covers only
+ * building the server), and HttpApi reads any body that is not JSON, form or text as bytes without checking
+ * the declared type, so sizes, parts and magic bytes are checked here.
  */
 import { HttpApiSchema, HttpServerRequest, Multipart } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Chunk, Config, Context, Effect, FiberRef, Layer, Option, Schema, Stream } from "effect"
+import * as SharedConfig from "../Layers/SharedConfig.js"
 import type { MediaKind } from "./Media.js"
 
 /** The body (or the multipart file, or the number of parts) is over a limit. */
@@ -218,7 +220,7 @@ export const make = (limits: UploadLimits): UploadService => {
 export const layer = Layer.effect(
   Upload,
   Effect.gen(function*() {
-    const maxBody = yield* Config.integer("INFERD_MAX_BODY").pipe(Config.withDefault(20 * 1024 * 1024))
+    const maxBody = yield* SharedConfig.maxBody
     const maxParts = yield* Config.integer("INFERD_MAX_PARTS").pipe(Config.withDefault(16))
     return make({ maxBody, maxParts })
   })

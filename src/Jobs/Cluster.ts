@@ -27,6 +27,7 @@ import { Config, ConfigError, Context, Duration, Effect, Either, ExecutionStrate
 import { mkdirSync } from "node:fs"
 import * as path from "node:path"
 import { WorkerPool } from "../Pool/WorkerPool.js"
+import * as SharedConfig from "../Layers/SharedConfig.js"
 import * as JobTable from "./JobTable.js"
 
 /** Where this runner is and which storage the cluster shares. */
@@ -56,7 +57,7 @@ export const defaultRunnerPort = 34431
 export const config = Config.all({
   /** Unset: embedded (SQLite). A PostgreSQL URL: one runner of the cluster that shares it. */
   databaseUrl: Config.option(Config.redacted("INFERD_DATABASE_URL")),
-  dataDir: Config.string("INFERD_DATA_DIR").pipe(Config.withDefault("./var")),
+  dataDir: SharedConfig.dataDir,
   /** Where other runners reach this one, and its lock identity: the same after a restart, whatever PORT is. */
   runnerAddress: hostPort("INFERD_RUNNER_ADDRESS").pipe(Config.withDefault(RunnerAddress.make("127.0.0.1", defaultRunnerPort))),
   /** Where the runner listens, when not on its address (behind NAT, `0.0.0.0:34431` in a container). */

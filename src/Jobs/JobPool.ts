@@ -8,7 +8,7 @@
  * no longer wanted (its job cancelled or ended) gives its slot up then.
  */
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
-import type { Task } from "../Pool/Job.js"
+import type { Task } from "../Pool/Tasks.js"
 import { Overloaded, type PoolError, ShuttingDown, WorkerCrashed } from "../Pool/PoolErrors.js"
 import { WorkerPool } from "../Pool/WorkerPool.js"
 

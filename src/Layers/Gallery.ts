@@ -6,6 +6,8 @@
  */
 import { FileSystem, HttpApiSchema, Path } from "@effect/platform"
 import { Config, Context, DateTime, Effect, Layer, Ref, Schema, SynchronizedRef } from "effect"
+import * as AtomicFile from "../AtomicFile.js"
+import * as SharedConfig from "./SharedConfig.js"
 
 /** A person id that is not 1–64 of `A-Z a-z 0-9 . _ -` (it names a URL path segment). */
 export class InvalidPersonId extends Schema.TaggedError<InvalidPersonId>()(
@@ -207,15 +209,11 @@ export const fileStore = (dir: string) =>
       yield* Effect.logError(`the gallery file ${file} does not parse; moved to ${aside}, starting empty: ${decoded.left.message}`)
       return empty
     }).pipe(Effect.mapError(storageFailed(`loading the gallery from ${file} failed`)))
+    const atomic = yield* AtomicFile.make
     const save = (snapshot: Snapshot) =>
-      Effect.gen(function*() {
-        const handle = yield* fs.open(temp, { flag: "w" })
-        yield* handle.writeAll(new TextEncoder().encode(Schema.encodeSync(SnapshotJson)(snapshot)))
-        yield* handle.sync
-        yield* fs.rename(temp, file)
-        // The rename itself is durable only once the folder is synced; not every platform can open one.
-        yield* Effect.flatMap(fs.open(dir, { flag: "r" }), (folder) => folder.sync).pipe(Effect.ignore)
-      }).pipe(Effect.scoped, Effect.mapError(storageFailed(`saving the gallery to ${file} failed`)))
+      atomic.writeBytes(file, temp, new TextEncoder().encode(Schema.encodeSync(SnapshotJson)(snapshot))).pipe(
+        Effect.mapError(storageFailed(`saving the gallery to ${file} failed`))
+      )
     return { load, save } satisfies Store
   })
 
@@ -242,7 +240,7 @@ export const DEFAULT_THRESHOLD = 0.48
  * it where a false match costs more than a missed one.
  */
 export const config = Config.all({
-  dir: Config.string("INFERD_DATA_DIR").pipe(Config.withDefault("./var"), Config.withDescription("folder for gallery.json")),
+  dir: SharedConfig.dataDir,
   threshold: Config.number("INFERD_FACE_MATCH_THRESHOLD").pipe(
     Config.validate({ message: "INFERD_FACE_MATCH_THRESHOLD must be between 0 and 1", validation: (t) => t >= 0 && t <= 1 }),
     Config.withDefault(DEFAULT_THRESHOLD),

@@ -8,7 +8,7 @@ import * as WorkerSettings from "./WorkerSettings.js"
 
 export interface PoolOptions {
   readonly size: number
-  /** Jobs allowed to wait beyond the running ones; past it `submit` fails with Overloaded at once. */
+  /** Tasks allowed to wait beyond the running ones; past it `submit` fails with Overloaded at once. */
   readonly maxQueue: number
   /** Input bytes all queued and running tasks may hold together; past it `submit` fails with Overloaded (default: no limit). */
   readonly maxBytes?: number

@@ -1,19 +1,23 @@
 /**
- * WorkerPool: a fixed set of worker threads (the platform's serialized Worker on worker_threads), fed from one
- * TaskQueue by one dispatcher fiber per slot. Each slot owns its thread: it starts and warms it, replaces it
- * when it dies or overruns a deadline (terminating it, since CPU-bound work cannot be interrupted from outside),
- * and backs off when it cannot start. Built on `Worker.makeSerialized` per slot rather than the platform's
- * Pool, whose construction hangs on a worker that never starts and whose shutdown is sequential
- * (research/effect-platform.md §1, §4).
+ * WorkerPool: a fixed set of worker threads, each owned by a slot (WorkerSlot.ts), fed from one TaskQueue.
+ * A slot starts and warms its thread, replaces it when it dies or a task overruns the server's deadline
+ * (terminating it, since CPU-bound work cannot be interrupted from outside), and backs off when it cannot
+ * start. Not the platform's Worker pool: its construction waits forever on a worker that never starts, and
+ * its shutdown closes workers one after another, up to 5 s each.
+ *
+ * Per task, the pool runs plain code (queue, dispatch, answer): a caller's fiber waits in one `Effect.async`
+ * and nothing else is forked, which took sequential dispatch from 276 µs at p50 and 4 ms at p99 to the
+ * figures in the README (bench/dispatch.mjs).
  */
-import { Cause, Clock, Context, Duration, Effect, Exit, Fiber, Layer, Option, Predicate, Tracer } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Fiber, FiberId, FiberSet, Layer, Option, Predicate, Schema, Tracer } from "effect"
 import { Metrics } from "../Layers/Metrics.js"
 import { Overloaded, type PoolError, ShuttingDown, timedOut } from "./PoolErrors.js"
-import * as Batching from "./Batching.js"
-import * as Job from "./Job.js"
-import * as TaskQueue from "./TaskQueue.js"
 import * as PoolOptions from "./PoolOptions.js"
+import * as Submission from "./Submission.js"
+import type { Task } from "./Tasks.js"
+import * as TaskQueue from "./TaskQueue.js"
 import * as WorkerSlot from "./WorkerSlot.js"
+import type { Answer } from "./WorkerThread.js"
 
 export interface SubmitOptions {
   /** HTTP requests are `interactive` (the default) and go ahead of `background` loop work. */
@@ -28,19 +32,25 @@ export interface SubmitOptions {
   readonly bytes?: number
 }
 
-export interface PoolStats {
-  readonly size: number
-  readonly ready: number
-  readonly busy: number
-  readonly queued: number
-  readonly restarts: number
-  readonly threads: number
-  readonly lastStartError: string | null
-}
+/** The pool as `/status` shows it: the pool's `stats` and the HTTP API share this one schema. */
+export const PoolStats = Schema.Struct({
+  /** Worker slots, and of them: up and taking tasks; running at least one task. */
+  size: Schema.Number,
+  ready: Schema.Number,
+  busy: Schema.Number,
+  /** Tasks on workers (a worker reading an OCR page may already hold the next), and tasks waiting. */
+  running: Schema.Number,
+  queued: Schema.Number,
+  /** Workers replaced since start (crashes, overruns, recycling, failed starts), threads alive now. */
+  restarts: Schema.Number,
+  threads: Schema.Number,
+  lastStartError: Schema.NullOr(Schema.String)
+}).annotations({ identifier: "PoolStatus" })
+export type PoolStats = typeof PoolStats.Type
 
 export interface WorkerPoolService {
   /** Queues a task (see Tasks.ts) and waits for its result, its typed failure or a pool error. */
-  readonly submit: <A, E>(task: Job.Task<A, E>, options?: SubmitOptions) => Effect.Effect<A, E | PoolError>
+  readonly submit: <A, E>(task: Task<A, E>, options?: SubmitOptions) => Effect.Effect<A, E | PoolError>
   readonly stats: Effect.Effect<PoolStats>
   /** Stops taking tasks, lets running ones finish within the grace period, then stops every thread. */
   readonly drain: Effect.Effect<void>
@@ -50,20 +60,111 @@ export class WorkerPool extends Context.Tag("inferd/WorkerPool")<WorkerPool, Wor
 
 export const make = (options: PoolOptions.PoolOptions) =>
   Effect.gen(function*() {
-    const queue = yield* TaskQueue.make<Job.Job>()
-    // Plain state: submit settles a job without forking or waiting, and all of it runs on the one JS thread.
+    const metrics = yield* Effect.serviceOption(Metrics)
+    const queue = TaskQueue.make<Submission.Submission>()
+    const counters: WorkerSlot.SlotCounters = { restarts: 0, threads: 0, lastStartError: null }
+    const taskTimeoutMs = Duration.toMillis(options.taskTimeout)
+    const maxBytes = options.maxBytes ?? Infinity
     let draining = false
     let heldBytes = 0
-    const metrics = yield* Effect.serviceOption(Metrics)
-    const batching = Batching.make()
-    const slots = yield* WorkerSlot.makeGroup(options, {
-      ...batching,
-      record: (kinds, elapsedMs) => {
-        batching.record(kinds, elapsedMs)
-        Option.map(metrics, (m) => m.poolMessageTasks.observe(kinds.length))
+    // Completed by the last task to end while `drain` waits.
+    let idle: Deferred.Deferred<void> | undefined
+
+    const slots: ReadonlyArray<WorkerSlot.Slot> = Array.from({ length: options.size }, (_, index) =>
+      WorkerSlot.make(index, options, {
+        done: (task) => {
+          heldBytes -= task.bytes
+          dispatch()
+          signalIdle()
+        },
+        up: () => dispatch(),
+        overran: () => Option.map(metrics, (m) => m.poolTimeouts.inc())
+      }, counters))
+
+    /** An idle slot that takes `task`, else one that takes it beside its running one. */
+    const slotFor = (task: Submission.Submission) => {
+      let beside: WorkerSlot.Slot | undefined
+      for (const slot of slots) {
+        if (!slot.accepts(task)) continue
+        if (!slot.busy()) return slot
+        beside ??= slot
       }
-    })
-    const fibers = yield* Effect.forEach(slots.all, (slot) => Effect.forkDaemon(slot.run(queue)))
+      return beside
+    }
+
+    // Not re-entered: a task refused at once ends inside `start`, whose `done` would dispatch again.
+    let dispatching = false
+    const dispatch = () => {
+      if (dispatching) return
+      dispatching = true
+      for (let next = queue.peek(); next !== undefined; next = queue.peek()) {
+        const slot = slotFor(next)
+        if (slot === undefined) break
+        queue.take()
+        slot.start(next)
+      }
+      dispatching = false
+    }
+
+    /** A task that never ran leaves the queue: it holds no bytes and fires no timer any more. */
+    const dequeue = (task: Submission.Submission) => {
+      queue.remove(task)
+      task.state = "done"
+      clearTimeout(task.timer)
+      heldBytes -= task.bytes
+      signalIdle()
+    }
+
+    /** Tells a waiting `drain` once nothing is queued or running. */
+    const signalIdle = () => {
+      if (idle !== undefined && queue.size() === 0 && !slots.some((slot) => slot.busy())) Deferred.unsafeDone(idle, Exit.void)
+    }
+
+    // The caller's deadline answers the caller; a task still running goes on until the server's deadline,
+    // `taskTimeoutMs` from submission, and is stopped only past that.
+    const callerDeadline = (task: Submission.Submission, callerMs: number) => () => {
+      if (task.state === "queued") dequeue(task)
+      task.answer(Exit.fail(timedOut(callerMs)))
+      if (task.state !== "running") return
+      const overrun = () => slots.forEach((slot) => slot.overrun(task))
+      if (callerMs >= taskTimeoutMs) return overrun()
+      task.timer = setTimeout(overrun, taskTimeoutMs - callerMs)
+    }
+
+    const callerMsOf = (submitOptions?: SubmitOptions) =>
+      Math.min(taskTimeoutMs, submitOptions?.timeout === undefined ? Infinity : Duration.toMillis(submitOptions.timeout))
+
+    const overloaded = (message: string) =>
+      new Overloaded({ message, queued: queue.size(), maxQueue: options.maxQueue, retryAfterSeconds: 1 })
+
+    // Not `Effect.currentSpan`: outside a span it fails with an exception whose stack trace costs more than
+    // dispatching a small task.
+    const enqueue = <A, E>(task: Task<A, E>, submitOptions?: SubmitOptions) =>
+      Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (parent) =>
+        Effect.async<Answer, PoolError>((resume) => {
+          if (draining) return resume(Effect.fail(new ShuttingDown({ message: "inferd is shutting down and takes no new tasks" })))
+          const problem = task.unsendable()
+          if (problem !== undefined) return resume(Effect.dieMessage(problem))
+          const bytes = submitOptions?.bytes ?? 0
+          if (heldBytes + bytes > maxBytes && heldBytes > 0) {
+            return resume(Effect.fail(overloaded(`queued inputs are over the memory budget of ${maxBytes} bytes (INFERD_MAX_QUEUED_BYTES); retry later`)))
+          }
+          const trace = Option.match(parent, { onNone: () => undefined, onSome: (span) => [span.traceId, span.spanId, span.sampled] as const })
+          const submission = Submission.make(task, { trace, bytes }, resume)
+          if (!queue.offer(submission, submitOptions?.priority ?? "interactive", options.maxQueue)) {
+            return resume(Effect.fail(overloaded(`the task queue is full (${options.maxQueue} waiting); retry later`)))
+          }
+          heldBytes += bytes
+          const callerMs = callerMsOf(submitOptions)
+          submission.timer = setTimeout(callerDeadline(submission, callerMs), callerMs)
+          dispatch()
+          // A caller that leaves (client disconnect) is answered no more: a queued task never runs, a running
+          // one finishes on its worker.
+          return Effect.sync(() => {
+            if (submission.state === "queued") dequeue(submission)
+            submission.forget()
+          })
+        }))
 
     /** Latency and outcome of every task, by kind: `ok`, or the tag of the error it ended with. */
     const observe = (kind: string, startMs: number) => (exit: Exit.Exit<unknown, unknown>) =>
@@ -75,83 +176,46 @@ export const make = (options: PoolOptions.PoolOptions) =>
             const outcome = exit._tag === "Success" ? "ok" : Predicate.hasProperty(failure, "_tag") ? String(failure._tag) : "defect"
             m.taskDuration.observe({ kind, outcome }, (endMs - startMs) / 1000)
             if (outcome !== "ok") m.taskFailures.inc({ kind, error: outcome })
-            if (outcome === "TaskTimeout") m.poolTimeouts.inc()
           })
       })
 
-    const taskTimeoutMs = Duration.toMillis(options.taskTimeout)
-    const callerTimeoutMs = (submitOptions?: SubmitOptions) =>
-      Math.min(taskTimeoutMs, submitOptions?.timeout === undefined ? Infinity : Duration.toMillis(submitOptions.timeout))
+    const submit = <A, E>(task: Task<A, E>, submitOptions?: SubmitOptions): Effect.Effect<A, E | PoolError> => {
+      const run = Effect.flatMap(enqueue(task, submitOptions), task.read)
+      return Option.isNone(metrics) ? run : Effect.flatMap(Clock.currentTimeMillis, (startMs) => Effect.onExit(run, observe(task.kind, startMs)))
+    }
 
-    const submit = <A, E>(task: Job.Task<A, E>, submitOptions?: SubmitOptions) =>
-      Effect.flatMap(Clock.currentTimeMillis, (startMs) => Effect.onExit(enqueue(task, startMs, submitOptions), observe(task.kind, startMs)))
+    const stats = Effect.sync((): PoolStats => ({
+      size: options.size,
+      ready: slots.filter((slot) => slot.ready()).length,
+      busy: slots.filter((slot) => slot.busy()).length,
+      running: slots.reduce((sum, slot) => sum + slot.running(), 0),
+      queued: queue.size(),
+      restarts: counters.restarts,
+      threads: counters.threads,
+      lastStartError: counters.lastStartError
+    }))
 
-    // Not `Effect.currentSpan`: outside a span it fails with an exception whose stack trace costs more than
-    // dispatching a small task.
-    const enqueue = <A, E>(task: Job.Task<A, E>, now: number, submitOptions?: SubmitOptions) =>
-      Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (parent) =>
-        Effect.async<A, E | PoolError>((resume) => {
-          if (draining) return resume(Effect.fail(new ShuttingDown({ message: "inferd is shutting down and takes no new tasks" })))
-          const bytes = submitOptions?.bytes ?? 0
-          if (heldBytes + bytes > (options.maxBytes ?? Infinity) && heldBytes > 0) {
-            return resume(Effect.fail(overloaded(`queued inputs are over the memory budget of ${options.maxBytes} bytes (INFERD_MAX_QUEUED_BYTES); retry later`)))
-          }
-          const callerMs = callerTimeoutMs(submitOptions)
-          // The caller's deadline is a plain timer that answers it, rather than a timeout around the wait,
-          // which would fork two fibers per task. A queued job it settles never runs; a running one finishes
-          // and its answer is dropped: a client's own short deadline must not cost a worker. Only the
-          // server's deadline, which the slot enforces, stops a worker.
-          const timer = setTimeout(() => {
-            queue.unsafeRemove(job)
-            job.reject(timedOut(callerMs))
-          }, callerMs)
-          const release = () => {
-            clearTimeout(timer)
-            heldBytes -= bytes
-          }
-          const job = Job.make(task, { parent, deadline: now + taskTimeoutMs, timeoutMs: taskTimeoutMs }, (exit) => {
-            release()
-            resume(exit)
-          })
-          heldBytes += bytes
-          if (!queue.unsafeOffer(job, submitOptions?.priority ?? "interactive", options.maxQueue)) {
-            job.abandon()
-            release()
-            return resume(Effect.fail(overloaded(`the task queue is full (${options.maxQueue} waiting); retry later`)))
-          }
-          // A caller that leaves (client disconnect) cancels the job: queued, it never runs; running, it
-          // finishes on its worker and nobody is answered.
-          return Effect.sync(() => {
-            if (job.isSettled()) return
-            release()
-            queue.unsafeRemove(job)
-            job.abandon()
-          })
-        }))
-
-    const overloaded = (message: string) =>
-      new Overloaded({ message, queued: queue.unsafeSize(), maxQueue: options.maxQueue, retryAfterSeconds: 1 })
-
-    const stats = Effect.gen(function*() {
-      const slotStats = yield* slots.stats
-      return { ...slotStats, size: options.size, queued: yield* queue.size }
-    })
+    // Slot fibers live in the layer's scope; `drain` stops them all at once, each terminating a busy thread.
+    const fibers = yield* FiberSet.make<never>()
+    for (const slot of slots) yield* FiberSet.run(fibers, slot.run)
 
     // Tasks already accepted, queued ones included, run on within the grace period: their callers are still
     // waiting (a load balancer stops sending new work once readiness turns 503, not before). What is left at
     // its end is refused or stopped.
-    const queueEmpty = Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => queue.unsafeSize() === 0 }))
-
     const drain = Effect.gen(function*() {
       if (draining) return
       draining = true
+      const signal = Deferred.unsafeMake<void>(FiberId.none)
+      if (queue.size() > 0 || slots.some((slot) => slot.busy())) idle = signal
+      else Deferred.unsafeDone(signal, Exit.void)
       // Finalizers run uninterruptibly, where a timeout could not cut the wait short.
-      const idle = yield* Effect.zipRight(queueEmpty, slots.awaitIdle).pipe(Effect.interruptible, Effect.timeout(options.shutdownGrace), Effect.option)
-      const waiting = yield* queue.clear
-      for (const job of waiting) job.reject(new ShuttingDown({ message: "inferd stopped before this task started (INFERD_SHUTDOWN_GRACE ran out)" }))
-      if (Option.isNone(idle)) yield* Effect.logWarning("shutdown grace period over: stopping busy workers")
+      const finished = yield* Deferred.await(signal).pipe(Effect.interruptible, Effect.timeout(options.shutdownGrace), Effect.option)
+      for (const task of queue.clear()) {
+        dequeue(task)
+        task.answer(Exit.fail(new ShuttingDown({ message: "inferd stopped before this task started (INFERD_SHUTDOWN_GRACE ran out)" })))
+      }
+      if (Option.isNone(finished)) yield* Effect.logWarning("shutdown grace period over: stopping busy workers")
       yield* Fiber.interruptAll(fibers)
-      yield* slots.terminateAll
       yield* Effect.logInfo("worker pool stopped")
     })
 

@@ -8,6 +8,7 @@ import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { WorkerSettings } from "../Workers/Protocol.js"
+import * as SharedConfig from "../Layers/SharedConfig.js"
 
 const require = createRequire(import.meta.url)
 
@@ -51,9 +52,6 @@ export const vadModelPath = (): string => {
   return WEIGHTS["8k_16k"]!.path
 }
 
-/** `INFERD_MODELS_DIR` (default `./models`): where the face models are read from, as an absolute path. */
-export const modelsDir = Config.string("INFERD_MODELS_DIR").pipe(Config.withDefault("./models"), Config.map((dir) => path.resolve(dir)))
-
 /** `INFERD_WORKER_NICE` (0–19, default 10): the workers' nice value, which lets the event loop go first. */
 export const niceness = Config.integer("INFERD_WORKER_NICE").pipe(Config.withDefault(10), Config.map((n) => Math.max(0, Math.min(19, n))))
 
@@ -70,7 +68,7 @@ export const config = (options: { readonly cpus: number; readonly workers: numbe
       maxEngines: yield* Config.integer("INFERD_OCR_ENGINES").pipe(Config.withDefault(3), Config.map((n) => Math.max(1, n))),
       renderEntry: renderEntry(),
       pageTimeoutMs: Duration.toMillis(yield* pageTimeout),
-      modelsDir: yield* modelsDir,
+      modelsDir: yield* SharedConfig.modelsDir,
       vadModelPath: vadModelPath(),
       maxAudioSeconds: yield* Config.number("INFERD_MAX_AUDIO_SECONDS").pipe(Config.withDefault(600)),
       onnxThreads: Math.max(1, Math.min(threads, Math.floor(options.cpus / options.workers))),

@@ -81,7 +81,7 @@ const create = (lang: string, langPath: string) =>
           gzip: true,
           // Never write traineddata into the working directory; never reach a CDN.
           cacheMethod: "none",
-          // A failed job rejects its promise; without a handler tesseract.js also throws the failure from a
+          // A failed recognition rejects its promise; without a handler tesseract.js also throws the failure from a
           // message listener, which would kill this thread (as an image leptonica cannot read does).
           errorHandler: () => {}
         }),

@@ -1,10 +1,12 @@
 /**
- * The worker protocol: every request that crosses the thread boundary, its result and its failures.
- * Both sides import this file, so a change here is a change on both sides at once.
+ * The worker protocol: every request that crosses the thread boundary, its result and its failures, and the
+ * messages that carry them (ToWorker, FromWorker). Both sides import this file, so a change here is a change
+ * on both sides at once: the pool's main side sends each request's encoded form (`typeof Ocr.Encoded`), the
+ * thread decodes it with its class and answers through its `success` and `failure` schemas, and the main side
+ * decodes the answer with the same two.
  */
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Transferable from "@effect/platform/Transferable"
-import { WorkerError } from "@effect/platform/WorkerError"
 import { Schema } from "effect"
 
 /** The image could not be decoded (corrupt, truncated, not an image at all). */
@@ -85,15 +87,17 @@ export class DocumentUnreadable extends Schema.TaggedError<DocumentUnreadable>()
 ) {}
 
 /**
- * Input bytes: moved to the worker when they own their whole ArrayBuffer, copied when they are a view into a
- * larger one, whose neighbours moving it would detach. Small Buffers are views into Node's shared 8 KiB pool,
- * which Node 21 and later refuse to transfer at all (DataCloneError) where Node 20 copied it silently. Bytes in
- * a SharedArrayBuffer are shared, as a document read a page per task is: every page is sent the same bytes.
+ * What sending `bytes` to another thread moves rather than copies: their ArrayBuffer when they own all of it;
+ * nothing when they are a view into a larger one, whose neighbours moving it would detach (small Buffers are
+ * views into Node's shared 8 KiB pool, which Node 21 and later refuse to transfer at all, DataCloneError,
+ * where Node 20 copied it silently), or when they live in a SharedArrayBuffer, which is shared as a document
+ * read a page per task is: every page is sent the same bytes.
  */
-const Bytes = Transferable.schema(
-  Schema.Uint8ArrayFromSelf,
-  (bytes) => bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer] : []
-)
+export const transfersOf = (bytes: Uint8Array): ReadonlyArray<ArrayBuffer> =>
+  bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer] : []
+
+/** Bytes in a request or an answer, moved or copied as `transfersOf` says. */
+const Bytes = Transferable.schema(Schema.Uint8ArrayFromSelf, transfersOf)
 
 /** A model the request needs is not installed; `fix` is the command that installs it. */
 export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()(
@@ -116,11 +120,7 @@ export class AudioTooLong extends Schema.TaggedError<AudioTooLong>()(
   HttpApiSchema.annotations({ status: 413 })
 ) {}
 
-/**
- * A platform `WorkerError` (the thread died) arrives through the request's failure schema, so each request's
- * failure union carries it; otherwise the caller gets a ParseError instead (see research/effect-platform.md §1).
- */
-const DocumentFailures = Schema.Union(ImageUndecodable, ImageTooLarge, DocumentUnreadable, InferenceFailed, WorkerError)
+const DocumentFailures = Schema.Union(ImageUndecodable, ImageTooLarge, DocumentUnreadable, InferenceFailed)
 
 /** A page as read, with the renderings `options.format` asks for, already numbered as page `page`. */
 export const PageReading = Schema.extend(OcrPage, Schema.Struct({
@@ -195,7 +195,7 @@ export const FACE_DEFAULTS = { model: "accurate", minScore: 0.85 } as const sati
 
 /** Detect faces (boxes in original, upright image pixels), optionally with an embedding per face. */
 export class FaceDetect extends Schema.TaggedRequest<FaceDetect>()("FaceDetect", {
-  failure: Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, ModelUnavailable, WorkerError),
+  failure: Schema.Union(ImageUndecodable, ImageTooLarge, InferenceFailed, ModelUnavailable),
   success: FaceDetectResult,
   payload: {
     image: Bytes,
@@ -231,21 +231,21 @@ export type VadOptions = typeof VadOptions.Type
 
 /** Decode audio, mix to mono, resample to 16 kHz, find speech with Silero VAD and measure levels. */
 export class AudioAnalyze extends Schema.TaggedRequest<AudioAnalyze>()("AudioAnalyze", {
-  failure: Schema.Union(AudioUndecodable, AudioTooLong, InferenceFailed, ModelUnavailable, WorkerError),
+  failure: Schema.Union(AudioUndecodable, AudioTooLong, InferenceFailed, ModelUnavailable),
   success: AudioAnalysis,
   payload: { audio: Bytes, vad: VadOptions }
 }) {}
 
 /** Load the worker's engines and run one small page, so the first real request does not pay the WASM tier-up. */
 export class Warmup extends Schema.TaggedRequest<Warmup>()("Warmup", {
-  failure: Schema.Union(InferenceFailed, WorkerError),
+  failure: InferenceFailed,
   success: Schema.Struct({ durationMs: Schema.Number }),
   payload: {}
 }) {}
 
 /** A trivial round trip, for measuring dispatch overhead; with `data`, the cost of moving a payload in. */
 export class Echo extends Schema.TaggedRequest<Echo>()("Echo", {
-  failure: WorkerError,
+  failure: Schema.Never,
   success: Schema.Struct({ n: Schema.Number, bytes: Schema.Number }),
   payload: { n: Schema.Number, data: Schema.optional(Bytes) }
 }) {}
@@ -255,46 +255,31 @@ export class Echo extends Schema.TaggedRequest<Echo>()("Echo", {
  * do, so tests and checks can drive crash recovery and deadlines through the real pool.
  */
 export class Fault extends Schema.TaggedRequest<Fault>()("Fault", {
-  failure: WorkerError,
+  failure: Schema.Never,
   success: Schema.Struct({ kind: Schema.String }),
   payload: { kind: Schema.Literal("crash", "exit", "hang", "oom") }
 }) {}
 
-/** Every request a caller can send on its own, and so also inside a Batch. */
-export const BatchItem = Schema.Union(Ocr, Inspect, SearchablePdf, FaceDetect, AudioAnalyze, Warmup, Echo, Fault)
-export type BatchItem = typeof BatchItem.Type
-
-/** The caller's span context `[traceId, spanId, sampled]`, so each item's worker span joins its own trace. */
-export const TraceContext = Schema.Tuple(Schema.String, Schema.String, Schema.Boolean)
-export type TraceContext = typeof TraceContext.Type
-
-/**
- * One item's answer in a Batch: its success or failure encoded by its own request's schemas, or a defect.
- * Not an encoded Exit: decoding a Cause builds its schemas anew on every call, which cost more than the task.
- */
-export const BatchAnswer = Schema.Union(
-  Schema.TaggedStruct("Success", { value: Schema.Unknown }),
-  Schema.TaggedStruct("Failure", { error: Schema.Unknown }),
-  Schema.TaggedStruct("Defect", { defect: Schema.Defect })
-)
-export type BatchAnswer = typeof BatchAnswer.Type
-
-/**
- * Several short requests in one message, run one after another: a round trip through the platform costs
- * about 150 µs, far more than a small task itself, so the pool sends its queue of cheap tasks together.
- * The caller that sent an item decodes its answer with that request's schemas, which keeps results typed.
- */
-export class Batch extends Schema.TaggedRequest<Batch>()("Batch", {
-  failure: WorkerError,
-  /** `elapsedMs`: the worker's own time on the items, which is how the pool learns what is short. */
-  success: Schema.Struct({ answers: Schema.Array(BatchAnswer), elapsedMs: Schema.Number }),
-  payload: { items: Schema.Array(BatchItem), traces: Schema.Array(Schema.NullOr(TraceContext)) }
-}) {}
-
-export const WorkerRequest = Schema.Union(...BatchItem.members, Batch)
+/** Every request the pool sends a worker. */
+export const WorkerRequest = Schema.Union(Ocr, Inspect, SearchablePdf, FaceDetect, AudioAnalyze, Warmup, Echo, Fault)
 export type WorkerRequest = typeof WorkerRequest.Type
 
-/** Settings the main thread hands each worker through `workerData` (a respawned thread gets them again). */
+/** The caller's span context `[traceId, spanId, sampled]`, so the thread's spans join the caller's trace. */
+export type TraceContext = readonly [traceId: string, spanId: string, sampled: boolean]
+
+/**
+ * Main thread → worker thread: a request in its encoded form under an id of the sender's choosing, with the
+ * buffers it carries transferred; or `"close"`, after which the thread releases its engines and ends.
+ */
+export type ToWorker = readonly [id: number, request: typeof WorkerRequest.Encoded, trace: TraceContext | undefined] | "close"
+
+/**
+ * Worker thread → main thread: `"ready"` once, then one answer per request, encoded by that request's own
+ * schemas: 0 its success, 1 its failure, 2 a defect (as `Schema.Defect` encodes it).
+ */
+export type FromWorker = "ready" | readonly [id: number, kind: 0 | 1 | 2, value: unknown]
+
+/** Settings the main thread hands each worker through `workerData`. */
 export const WorkerSettings = Schema.Struct({
   maxPixels: Schema.Number,
   /** Each installed language's `.traineddata.gz`, by code (`eng`, `deu`, …). */

@@ -1,20 +1,19 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import type { SerializedWorker } from "@effect/platform/Worker"
-import { WorkerError } from "@effect/platform/WorkerError"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Option, Ref, Schedule, Schema, Stream } from "effect"
+import { ConfigProvider, Effect, Layer, Option, Ref, Schedule, Schema } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import * as Inbox from "../../src/Fibers/Inbox.js"
 import { Loops, layer as LoopsLayer } from "../../src/Fibers/Loops.js"
-import { ShuttingDown } from "../../src/Pool/PoolErrors.js"
+import { ShuttingDown, WorkerCrashed } from "../../src/Pool/PoolErrors.js"
 import { WorkerPool } from "../../src/Pool/WorkerPool.js"
-import { ImageUndecodable, type OcrPage, type WorkerRequest } from "../../src/Workers/Protocol.js"
+import { ImageUndecodable, type OcrPage } from "../../src/Workers/Protocol.js"
 
 /**
  * A pool double whose worker reads the "image" as text: `undecodable` fails like a corrupt image, `crash` like
- * a dying thread (WorkerError, which the real Tasks.ocr turns into WorkerCrashed), anything else is the OCR text.
+ * a dying thread (the pool's WorkerCrashed), anything else is the OCR text. Answers go through the task's own
+ * reader, as a worker's do.
  * While `stopping` is set, the pool refuses work as a draining pool does.
  */
 const makePool = Effect.gen(function*() {
@@ -22,25 +21,26 @@ const makePool = Effect.gen(function*() {
   const stopping = yield* Ref.make(false)
   // Runs while the "worker" reads an image, as a writer still copying the file would.
   const during = yield* Ref.make<Effect.Effect<void>>(Effect.void)
-  const ocr = (image: Uint8Array): Effect.Effect<OcrPage, ImageUndecodable | WorkerError> =>
+  const ocr = (image: Uint8Array): Effect.Effect<OcrPage, ImageUndecodable | WorkerCrashed> =>
     Effect.gen(function*() {
       const text = new TextDecoder().decode(image)
       yield* Ref.update(calls, (all) => [...all, text])
       yield* Effect.flatten(Ref.get(during))
       if (text === "undecodable") return yield* new ImageUndecodable({ message: "not an image" })
-      if (text === "crash") return yield* new WorkerError({ reason: "unknown", cause: "exited with code 1" })
+      if (text === "crash") return yield* new WorkerCrashed({ message: "the worker thread died while running the task: exited with code 1" })
       return { page: 1, source: "ocr" as const, text, confidence: 91, words: [], width: 10, height: 10, durationMs: 5 }
     })
-  // The one cast: the platform types each request's result through a conditional type a double cannot satisfy.
-  const worker = { id: 0, execute: () => Stream.die("unused"), executeEffect: (request: WorkerRequest) => request._tag === "Ocr" ? ocr(request.image) : Effect.die(request._tag) } as SerializedWorker<WorkerRequest>
   const layer = Layer.succeed(WorkerPool, WorkerPool.of({
     submit: (task, options) =>
       Effect.gen(function*() {
         assert.strictEqual(options?.priority, "background")
         if (yield* Ref.get(stopping)) return yield* new ShuttingDown({ message: "draining" })
-        return yield* task.run(worker)
+        if (task.request._tag !== "Ocr") return yield* Effect.die(task.request._tag)
+        const answer = yield* Effect.either(ocr(task.request.image))
+        if (answer._tag === "Left" && answer.left._tag === "WorkerCrashed") return yield* answer.left
+        return yield* task.read(answer._tag === "Right" ? { _tag: "Success", value: answer.right } : { _tag: "Failure", error: answer.left })
       }),
-    stats: Effect.succeed({ size: 1, ready: 1, busy: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }),
+    stats: Effect.succeed({ size: 1, ready: 1, busy: 0, running: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }),
     drain: Effect.void
   }))
   return { calls: Ref.get(calls), stopping, during, layer }

@@ -1,12 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { SerializedWorker } from "@effect/platform/Worker"
-import { Cause, Clock, Data, Effect, Exit, HashMap, Layer, Logger, LogLevel, Option, Random, Ref, Scope, Stream, TestClock } from "effect"
+import { Cause, Clock, Data, Effect, Exit, HashMap, Layer, Logger, LogLevel, Option, Random, Ref, Scope, TestClock } from "effect"
 import * as Canary from "../../src/Fibers/Canary.js"
 import * as Loop from "../../src/Fibers/Loop.js"
 import { Loops, layer as LoopsLayer } from "../../src/Fibers/Loops.js"
 import { WorkerPool } from "../../src/Pool/WorkerPool.js"
 import { canaryText } from "../../src/Workers/CanaryImage.js"
-import type { OcrPage, WorkerRequest } from "../../src/Workers/Protocol.js"
+import type { OcrPage } from "../../src/Workers/Protocol.js"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly message: string }> {}
 
@@ -207,11 +206,9 @@ describe("Loops", () => {
 const poolAnswering = (text: string) => {
   const ocr = (): Effect.Effect<OcrPage> =>
     Effect.as(Effect.sleep("300 millis"), { page: 1, source: "ocr" as const, text, confidence: 90, words: [], width: 320, height: 180, durationMs: 300 })
-  // The one cast: the platform types each request's result through a conditional type a double cannot satisfy.
-  const worker = { id: 0, execute: () => Stream.die("unused"), executeEffect: (request: WorkerRequest) => request._tag === "Ocr" ? ocr() : Effect.die(request._tag) } as SerializedWorker<WorkerRequest>
   return Layer.succeed(WorkerPool, WorkerPool.of({
-    submit: (task) => task.run(worker),
-    stats: Effect.succeed({ size: 1, ready: 1, busy: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }),
+    submit: (task) => task.request._tag === "Ocr" ? Effect.flatMap(ocr(), (value) => task.read({ _tag: "Success", value })) : Effect.die(task.request._tag),
+    stats: Effect.succeed({ size: 1, ready: 1, busy: 0, running: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }),
     drain: Effect.void
   }))
 }

@@ -15,11 +15,11 @@ import { join } from "node:path"
 import * as Loops from "../../src/Fibers/Loops.js"
 import { Jobs, JobsLive } from "../../src/Jobs/Jobs.js"
 import * as JobTable from "../../src/Jobs/JobTable.js"
-import type { Task } from "../../src/Pool/Job.js"
+import type { Task } from "../../src/Pool/Tasks.js"
 import { Overloaded } from "../../src/Pool/PoolErrors.js"
 import { type PoolStats, WorkerPool } from "../../src/Pool/WorkerPool.js"
 
-const stats: PoolStats = { size: 1, ready: 1, busy: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }
+const stats: PoolStats = { size: 1, ready: 1, busy: 0, running: 0, queued: 0, restarts: 0, threads: 1, lastStartError: null }
 
 /**
  * A pool whose every submission runs `answer` with the count of submissions so far. A document is counted as

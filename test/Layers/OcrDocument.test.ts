@@ -1,7 +1,6 @@
-import type { SerializedWorker } from "@effect/platform/Worker"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Stream, TestClock } from "effect"
-import type { Task } from "../../src/Pool/Job.js"
+import { Effect, Exit, TestClock } from "effect"
+import type { Task } from "../../src/Pool/Tasks.js"
 import * as OcrDocument from "../../src/Layers/OcrDocument.js"
 import { Overloaded, timedOut } from "../../src/Pool/PoolErrors.js"
 import { WorkerPool } from "../../src/Pool/WorkerPool.js"
@@ -43,22 +42,21 @@ describe("OcrDocument.assemble", () => {
 const makePool = (size: number, pages: number) => {
   let inFlight = 0
   let most = 0
-  const ocr = (request: WorkerRequest) =>
+  // What a worker answers, encoded as a thread sends it; the task's own reader decodes it.
+  const answer = (request: typeof WorkerRequest.Encoded): Effect.Effect<unknown> =>
     request._tag === "Inspect"
       ? Effect.succeed({ pages })
       : request._tag === "Ocr"
       ? Effect.as(Effect.sleep("300 millis"), page(request.page ?? 1, 1, 90))
       : Effect.die(request._tag)
-  // The one cast: the platform types each request's result through a conditional type a double cannot satisfy.
-  const worker = { id: 0, execute: () => Stream.die("unused"), executeEffect: ocr } as SerializedWorker<WorkerRequest>
   const pool = WorkerPool.of({
     submit: <A, E>(task: Task<A, E>) =>
       Effect.suspend((): Effect.Effect<A, E | Overloaded> => {
         if (inFlight >= size) return Effect.fail(new Overloaded({ message: "full", queued: inFlight, maxQueue: size, retryAfterSeconds: 1 }))
         most = Math.max(most, ++inFlight)
-        return Effect.ensuring(task.run(worker), Effect.sync(() => inFlight--))
+        return Effect.ensuring(Effect.flatMap(answer(task.request), (value) => task.read({ _tag: "Success", value })), Effect.sync(() => inFlight--))
       }),
-    stats: Effect.succeed({ size, ready: size, busy: 0, queued: 0, restarts: 0, threads: size, lastStartError: null }),
+    stats: Effect.succeed({ size, ready: size, busy: 0, running: 0, queued: 0, restarts: 0, threads: size, lastStartError: null }),
     drain: Effect.void
   })
   return { pool, most: () => most }
