@@ -14,7 +14,7 @@ import { MalformedRequest, Upload } from "./Upload.js"
 
 /** The answer of a route that does not run as a job. */
 export const asyncNotOffered = (route: string) =>
-  new MalformedRequest({ message: `?async=true is not offered on ${route}: it answers at once (jobs run ocr, faces.detect, faces.embed and audio.analyze)` })
+  new MalformedRequest({ parameter: "async", message: `?async=true is not offered on ${route}: it answers at once (jobs run ocr, faces.detect, faces.embed and audio.analyze)` })
 
 /**
  * A job's result is JSON, kept with the job: the other formats (text, hOCR, TSV, a searchable PDF) are written

@@ -1,15 +1,21 @@
 import { HttpClientRequest } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import sharp from "sharp"
 import * as Loop from "../../src/Fibers/Loop.js"
 import { Loops } from "../../src/Fibers/Loops.js"
 import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
+import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from "../../src/Http/Upload.js"
+import { ImageTooLarge, ImageUndecodable } from "../../src/Workers/Protocol.js"
+import { apiClient, decodeAs, ocrAnswer } from "../support/client.js"
 import { awaitReady, post, send, testServer } from "../support/server.js"
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url))
+
+/** What an upload route may refuse with, as the API declares it. */
+const Refusal = Schema.Union(MalformedRequest, UnsupportedMediaType, PayloadTooLarge, ImageUndecodable, ImageTooLarge)
 
 /** A loop that does nothing, so the loop endpoints have something to command. */
 const Tick = Layer.scopedDiscard(Effect.gen(function*() {
@@ -26,41 +32,39 @@ const TestLive = testServer({
 layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real server, real pool)", (it) => {
   it.effect("GET /status reports cpu, pool and loops", () =>
     Effect.gen(function*() {
-      const { status, body } = yield* send(HttpClientRequest.get("/status"))
-      assert.strictEqual(status, 200)
+      const body = yield* (yield* apiClient).system.status()
       assert.strictEqual(body.status, "ok")
       assert.strictEqual(body.message, "Server is running with background tasks")
       assert.deepStrictEqual(body.cpu, { cpus: 2, quota: 2, source: "test" })
-      assert.deepInclude(body.pool as object, { size: 1, queued: 0 })
-      assert.deepStrictEqual((body.loops as Array<{ name: string }>).map((l) => l.name).sort(), ["jobs-stranded", "jobs-ttl", "tick"])
+      assert.deepInclude(body.pool, { size: 1, queued: 0 })
+      assert.deepStrictEqual(body.loops.map((l) => l.name).sort(), ["jobs-stranded", "jobs-ttl", "tick"])
       // The test pool reads face models from ./models, which a checkout does not have.
-      assert.deepStrictEqual((body.models as Array<{ file: string; state: string }>).map((m) => [m.file, m.state]), [
+      assert.deepStrictEqual(body.models.map((m) => [m.file, m.state]), [
         ["yunet_s_dynamic.onnx", "missing"], ["MobileFaceNet.onnx", "missing"]
       ])
     }))
 
   it.effect("GET /health/ready turns 200 once a worker is up", () =>
     Effect.gen(function*() {
-      const ready = yield* awaitReady
-      assert.deepInclude(ready.body, { status: "ready", workers: 1 })
-      assert.lengthOf(ready.body.models as Array<unknown>, 2)
+      yield* awaitReady
+      const ready = yield* (yield* apiClient).system.ready()
+      assert.deepInclude(ready, { status: "ready", workers: 1 })
+      assert.lengthOf(ready.models, 2)
     }))
 
   it.effect("POST /v1/ocr reads a raw PNG body", () =>
     Effect.gen(function*() {
-      const { status, body } = yield* post("/v1/ocr", fixture("simple.png"), "image/png")
-      assert.strictEqual(status, 200)
-      assert.strictEqual((body.text as string).trim(), "Tesseract.js")
-      assert.strictEqual((body.words as Array<{ text: string }>)[0]?.text, "Tesseract.js")
+      const body = yield* Effect.flatMap(post("/v1/ocr", fixture("simple.png"), "image/png"), ocrAnswer)
+      assert.strictEqual(body.text.trim(), "Tesseract.js")
+      assert.strictEqual(body.words[0]?.text, "Tesseract.js")
     }))
 
   it.effect("POST /v1/ocr reads multipart field `file`", () =>
     Effect.gen(function*() {
       const form = new FormData()
       form.append("file", new Blob([fixture("simple.png")], { type: "image/png" }), "simple.png")
-      const { status, body } = yield* send(HttpClientRequest.post("/v1/ocr").pipe(HttpClientRequest.bodyFormData(form)))
-      assert.strictEqual(status, 200)
-      assert.strictEqual((body.text as string).trim(), "Tesseract.js")
+      const body = yield* Effect.flatMap(send(HttpClientRequest.post("/v1/ocr").pipe(HttpClientRequest.bodyFormData(form))), ocrAnswer)
+      assert.strictEqual(body.text.trim(), "Tesseract.js")
     }))
 
   it.effect("POST /v1/ocr skips other file parts before `file` (they must be read for the parser to go on)", () =>
@@ -68,9 +72,8 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
       const form = new FormData()
       form.append("other", new Blob([new Uint8Array(50_000)]), "other.bin")
       form.append("file", new Blob([fixture("simple.png")], { type: "image/png" }), "simple.png")
-      const { status, body } = yield* send(HttpClientRequest.post("/v1/ocr").pipe(HttpClientRequest.bodyFormData(form)))
-      assert.strictEqual(status, 200)
-      assert.strictEqual((body.text as string).trim(), "Tesseract.js")
+      const body = yield* Effect.flatMap(send(HttpClientRequest.post("/v1/ocr").pipe(HttpClientRequest.bodyFormData(form))), ocrAnswer)
+      assert.strictEqual(body.text.trim(), "Tesseract.js")
     }).pipe(Effect.timeout("20 seconds")))
 
   it.effect("POST /v1/ocr turns an EXIF-rotated JPEG upright before reading it", () =>
@@ -79,10 +82,9 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
       const sideways = yield* Effect.promise(() =>
         sharp(fixture("testocr.png")).rotate(-90).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer()
       )
-      const { status, body } = yield* post("/v1/ocr", sideways, "image/jpeg")
-      assert.strictEqual(status, 200)
+      const body = yield* Effect.flatMap(post("/v1/ocr", sideways, "image/jpeg"), ocrAnswer)
       assert.deepStrictEqual([body.width, body.height], [640, 480])
-      assert.include(body.text as string, "This is a lot of 12 point text to test the")
+      assert.include(body.text, "This is a lot of 12 point text to test the")
     }))
 
   const rejects: ReadonlyArray<readonly [string, Uint8Array, string, number, string]> = [
@@ -97,8 +99,9 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
       Effect.gen(function*() {
         const response = yield* post("/v1/ocr", bytes, type)
         assert.strictEqual(response.status, status)
-        assert.strictEqual(response.body._tag, tag)
-        assert.isString(response.body.message)
+        const refusal = yield* decodeAs(Refusal)(response)
+        assert.strictEqual(refusal._tag, tag)
+        assert.notInclude(refusal.message, "\n")
       }))
   }
 
@@ -111,10 +114,9 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
       const restarts = (yield* pool.stats).restarts
       const refused = yield* post("/v1/ocr", corrupt, "image/png")
       assert.strictEqual(refused.status, 422)
-      assert.strictEqual(refused.body._tag, "ImageUndecodable")
-      const next = yield* post("/v1/ocr", fixture("simple.png"), "image/png")
-      assert.strictEqual(next.status, 200)
-      assert.include(next.body.text as string, "Tesseract.js")
+      assert.strictEqual((yield* decodeAs(Refusal)(refused))._tag, "ImageUndecodable")
+      const next = yield* Effect.flatMap(post("/v1/ocr", fixture("simple.png"), "image/png"), ocrAnswer)
+      assert.include(next.text, "Tesseract.js")
       assert.strictEqual((yield* pool.stats).restarts, restarts)
     }))
 
@@ -124,7 +126,7 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
       const png = yield* Effect.promise(() => sharp({ create: { width: 1200, height: 1000, channels: 3, background: "white" } }).png().toBuffer())
       const response = yield* post("/v1/ocr", png, "image/png")
       assert.strictEqual(response.status, 413)
-      assert.deepInclude(response.body, { _tag: "ImageTooLarge", width: 1200, height: 1000, maxPixels: 1_000_000 })
+      assert.deepInclude(yield* decodeAs(Refusal)(response), { _tag: "ImageTooLarge", width: 1200, height: 1000, maxPixels: 1_000_000 })
     }))
 
   it.effect("POST /v1/ocr answers 400 for multipart without a file and 413 for too many parts", () =>
@@ -143,19 +145,16 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("HTTP API (real
 
   it.effect("loops can be listed, paused, resumed and run; unknown ones are 404", () =>
     Effect.gen(function*() {
-      const paused = yield* send(HttpClientRequest.post("/v1/loops/tick/pause"))
-      assert.strictEqual(paused.body.state, "paused")
-      const refused = yield* send(HttpClientRequest.post("/v1/loops/tick/run"))
-      assert.strictEqual(refused.status, 409)
-      assert.deepStrictEqual(refused.body, { _tag: "LoopPaused", name: "tick", message: "the loop \"tick\" is paused: resume it before running it" })
-      const resumed = yield* send(HttpClientRequest.post("/v1/loops/tick/resume"))
-      assert.notStrictEqual(resumed.body.state, "paused")
-      const ran = yield* send(HttpClientRequest.post("/v1/loops/tick/run"))
-      assert.strictEqual(ran.status, 200)
-      assert.strictEqual(ran.body.name, "tick")
-      const missing = yield* send(HttpClientRequest.post("/v1/loops/nope/run"))
-      assert.strictEqual(missing.status, 404)
-      assert.strictEqual(missing.body._tag, "LoopNotFound")
+      const { loops } = yield* apiClient
+      const tick = { path: { name: "tick" } }
+      assert.include((yield* loops.list()).map((l) => l.name), "tick")
+      assert.strictEqual((yield* loops.pause(tick)).state, "paused")
+      // Declared errors arrive typed: 409 LoopPaused, 404 LoopNotFound.
+      const refused = yield* Effect.flip(loops.run(tick))
+      assert.deepInclude(refused, { _tag: "LoopPaused", name: "tick", message: "the loop \"tick\" is paused: resume it before running it" })
+      assert.notStrictEqual((yield* loops.resume(tick)).state, "paused")
+      assert.strictEqual((yield* loops.run(tick)).name, "tick")
+      assert.strictEqual((yield* Effect.flip(loops.run({ path: { name: "nope" } })))._tag, "LoopNotFound")
     }))
 })
 

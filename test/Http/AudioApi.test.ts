@@ -1,13 +1,14 @@
 import { HttpApi, HttpApiBuilder, HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { AudioApi } from "../../src/Http/AudioApi.js"
 import * as AudioHandlers from "../../src/Http/AudioHandlers.js"
 import * as Upload from "../../src/Http/Upload.js"
 import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
+import { AudioAnalysis, AudioTooLong } from "../../src/Workers/Protocol.js"
 import { poolOptions } from "../support/pool.js"
 import { embeddedJobs } from "../support/server.js"
 
@@ -37,6 +38,16 @@ const send = (request: HttpClientRequest.HttpClientRequest) =>
 const post = (path: string, body: Uint8Array, contentType: string) =>
   send(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUint8Array(body, contentType)))
 
+/** A 200 answer read with the schema the API declares for it. */
+const analysis = (reply: { readonly status: number; readonly body: unknown }) => {
+  assert.strictEqual(reply.status, 200, JSON.stringify(reply.body))
+  return Schema.decodeUnknown(AudioAnalysis)(reply.body)
+}
+const tooLong = (reply: { readonly status: number; readonly body: unknown }) => {
+  assert.strictEqual(reply.status, 413, JSON.stringify(reply.body))
+  return Schema.decodeUnknown(AudioTooLong)(reply.body)
+}
+
 /** A mono 16-bit WAV of `seconds` of a quiet 440 Hz tone. */
 const tone = (seconds: number) => {
   const frames = 16_000 * seconds
@@ -53,12 +64,11 @@ const tone = (seconds: number) => {
 layer(TestLive, { timeout: 120_000, excludeTestServices: true })("POST /v1/audio/analyze (real server, real pool)", (it) => {
   it.effect("analyses a raw WAV body with Silero's defaults", () =>
     Effect.gen(function*() {
-      const { status, body } = yield* post("/v1/audio/analyze", tone(2), "audio/wav")
-      assert.strictEqual(status, 200)
+      const body = yield* Effect.flatMap(post("/v1/audio/analyze", tone(2), "audio/wav"), analysis)
       assert.deepInclude(body, { durationSec: 2, sampleRate: 16_000, channels: 1, speech: [], speechRatio: 0 })
       // A sine of amplitude 3000/32768: peak -20.77 dBFS, RMS 3 dB lower.
-      assert.approximately(body.peakDbfs as number, -20.77, 0.01)
-      assert.approximately(body.rmsDbfs as number, -23.78, 0.01)
+      assert.approximately(body.peakDbfs, -20.77, 0.01)
+      assert.approximately(body.rmsDbfs, -23.78, 0.01)
     }))
 
   it.effect("reads a multipart file, honours the query's rules, and refuses a clip over the limit", () =>
@@ -66,14 +76,12 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("POST /v1/audio
       const form = new FormData()
       form.append("file", new Blob([fixture("robin_whistle.ogg")], { type: "audio/ogg" }), "robin.ogg")
       const query = "?threshold=0.3&minSpeechMs=100&minSilenceMs=50&speechPadMs=0"
-      const robin = yield* send(HttpClientRequest.post(`/v1/audio/analyze${query}`).pipe(HttpClientRequest.bodyFormData(form)))
-      assert.strictEqual(robin.status, 200)
-      assert.deepInclude(robin.body, { sampleRate: 22_050, channels: 1, speech: [] })
+      const robin = yield* Effect.flatMap(send(HttpClientRequest.post(`/v1/audio/analyze${query}`).pipe(HttpClientRequest.bodyFormData(form))), analysis)
+      assert.deepInclude(robin, { sampleRate: 22_050, channels: 1, speech: [] })
       // The 12 s clip is over this server's 5 s limit: its MP3 frames say so before it is decoded.
-      const long = yield* post("/v1/audio/analyze", fixture("vad-4-segment-test_44k.mp3"), "audio/mpeg")
-      assert.strictEqual(long.status, 413)
-      assert.deepInclude(long.body, { _tag: "AudioTooLong", maxSeconds: 5 })
-      assert.approximately(long.body.durationSec as number, 12.25, 0.05)
+      const long = yield* Effect.flatMap(post("/v1/audio/analyze", fixture("vad-4-segment-test_44k.mp3"), "audio/mpeg"), tooLong)
+      assert.deepInclude(long, { _tag: "AudioTooLong", maxSeconds: 5 })
+      assert.approximately(long.durationSec, 12.25, 0.05)
     }))
 
   it.effect("reads a streamed WAV to the bytes present: the limit applies to them, not to the header's 2 GiB", () =>
@@ -83,17 +91,15 @@ layer(TestLive, { timeout: 120_000, excludeTestServices: true })("POST /v1/audio
       const claims2GiB = ffmpeg.slice()
       new DataView(claims2GiB.buffer).setUint32(Buffer.from(ffmpeg).indexOf("data") + 4, 0x80000000, true)
       for (const wav of [ffmpeg, claims2GiB]) {
-        const { status, body } = yield* post("/v1/audio/analyze", wav, "audio/wav")
-        assert.strictEqual(status, 200, JSON.stringify(body))
+        const body = yield* Effect.flatMap(post("/v1/audio/analyze", wav, "audio/wav"), analysis)
         assert.deepInclude(body, { durationSec: 5, sampleRate: 44_100, channels: 1 })
-        assert.lengthOf(body.speech as ReadonlyArray<unknown>, 2)
+        assert.lengthOf(body.speech, 2)
       }
       // Over this server's 5 s limit by what it holds, whatever its header says.
       const long = tone(6)
       new DataView(long.buffer).setUint32(40, 0xffffffff, true)
-      const refused = yield* post("/v1/audio/analyze", long, "audio/wav")
-      assert.strictEqual(refused.status, 413)
-      assert.deepInclude(refused.body, { _tag: "AudioTooLong", durationSec: 6, maxSeconds: 5 })
+      const refused = yield* Effect.flatMap(post("/v1/audio/analyze", long, "audio/wav"), tooLong)
+      assert.deepInclude(refused, { _tag: "AudioTooLong", durationSec: 6, maxSeconds: 5 })
     }))
 
   const errors: ReadonlyArray<[string, string, Uint8Array, string, number, string]> = [

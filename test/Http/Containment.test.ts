@@ -2,6 +2,8 @@ import { HttpClientRequest } from "@effect/platform"
 import { assert, describe, layer } from "@effect/vitest"
 import { Duration, Effect, Fiber, Schedule } from "effect"
 import { readFileSync } from "node:fs"
+import { Overloaded } from "../../src/Pool/PoolErrors.js"
+import { apiClient, decodeAs } from "../support/client.js"
 import { awaitReady, post, send, testServer } from "../support/server.js"
 
 const page = readFileSync(new URL("../fixtures/images/testocr.png", import.meta.url))
@@ -9,7 +11,8 @@ const token = "s3cret-token"
 const authed = (request: HttpClientRequest.HttpClientRequest) => request.pipe(HttpClientRequest.bearerToken(token))
 const fault = (kind: string) => send(authed(HttpClientRequest.post("/v1/debug/fault")).pipe(HttpClientRequest.bodyUnsafeJson({ kind })))
 
-const status = Effect.map(send(HttpClientRequest.get("/status")), (r) => r.body.pool as { busy: number; queued: number; ready: number; restarts: number })
+/** The pool as /status declares it, through the typed client. */
+const status = Effect.map(Effect.flatMap(apiClient, (client) => client.system.status()), (body) => body.pool)
 /** Polls /status until the pool looks as `until` says: a latch on the server's own state, not a sleep. */
 const poolUntil = (until: (pool: { busy: number; queued: number }) => boolean) =>
   status.pipe(Effect.repeat({ schedule: Schedule.spaced("5 millis"), until }), Effect.timeout("30 seconds"))
@@ -46,8 +49,7 @@ describe("failure containment through the real server", () => {
         assert.strictEqual(crashed.body._tag, "WorkerCrashed")
         const ok = yield* send(authed(HttpClientRequest.post("/v1/ocr")).pipe(HttpClientRequest.bodyUint8Array(page, "image/png")))
         assert.strictEqual(ok.status, 200)
-        const status = yield* send(HttpClientRequest.get("/status"))
-        assert.isAtLeast((status.body.pool as { restarts: number }).restarts, 1)
+        assert.isAtLeast(yield* restarts, 1)
       }))
 
     it.effect("a client that disconnects mid-task costs no worker: the task finishes, the next one runs there", () =>
@@ -140,8 +142,7 @@ describe("failure containment through the real server", () => {
         Effect.gen(function*() {
           yield* awaitReady
           for (let i = 0; i < 3; i++) assert.strictEqual((yield* post("/v1/ocr", page, "image/png")).status, 200)
-          const status = yield* send(HttpClientRequest.get("/status"))
-          assert.isAtLeast((status.body.pool as { restarts: number }).restarts, 1)
+          assert.isAtLeast(yield* restarts, 1)
         }))
 
       it.effect("inputs over the queued-bytes budget answer 503 Overloaded", () =>
@@ -152,7 +153,7 @@ describe("failure containment through the real server", () => {
           yield* poolUntil((pool) => pool.busy === 1) // the first page holds its bytes while it is read
           const second = yield* post("/v1/ocr", page, "image/png")
           assert.strictEqual(second.status, 503)
-          assert.include(second.body.message as string, "INFERD_MAX_QUEUED_BYTES")
+          assert.include((yield* decodeAs(Overloaded)(second)).message, "INFERD_MAX_QUEUED_BYTES")
           assert.strictEqual((yield* Fiber.join(first)).status, 200)
         }))
     }

@@ -1,11 +1,12 @@
 import { FileSystem, HttpApi, HttpApiBuilder, HttpClientRequest, OpenApi } from "@effect/platform"
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import sharp from "sharp"
-import { FacesApi, GalleryApi } from "../../src/Http/FacesApi.js"
+import { Detection, Embedding, Enrolment, FacesApi, GalleryApi, Identification, NoFace, SeveralFaces, Verification } from "../../src/Http/FacesApi.js"
+import { MalformedRequest } from "../../src/Http/Upload.js"
 import * as FacesHandlers from "../../src/Http/FacesHandlers.js"
 import * as GalleryHandlers from "../../src/Http/GalleryHandlers.js"
 import * as Upload from "../../src/Http/Upload.js"
@@ -13,6 +14,7 @@ import * as Gallery from "../../src/Layers/Gallery.js"
 import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
 import * as YuNet from "../../src/Workers/YuNet.js"
+import { answer, clientOf, decodeAs } from "../support/client.js"
 import { embeddedJobs, post, send } from "../support/server.js"
 import { poolOptions } from "../support/pool.js"
 import * as shared from "../support/shared.js"
@@ -56,13 +58,12 @@ const blank = Effect.promise(() => sharp({ create: { width: 300, height: 200, ch
   Effect.map((b) => new Uint8Array(b))
 )
 
-interface Face {
-  readonly box: { readonly x: number; readonly y: number; readonly width: number; readonly height: number }
-  readonly landmarks?: Record<string, { readonly x: number; readonly y: number }>
-  readonly embedding?: ReadonlyArray<number>
-  readonly match?: { readonly personId: string; readonly similarity: number } | null
-}
-const faces = (body: Record<string, unknown>) => [...body.faces as ReadonlyArray<Face>].sort((a, b) => a.box.x - b.box.x)
+/** A refusal, as one of the errors these routes declare. */
+const refusal = decodeAs(Schema.Union(NoFace, SeveralFaces, MalformedRequest, Gallery.InvalidPersonId, Gallery.PersonNotFound))
+
+/** Faces left to right. */
+const faces = <F extends { readonly box: { readonly x: number } }>(body: { readonly faces: ReadonlyArray<F> }) =>
+  [...body.faces].sort((a, b) => a.box.x - b.box.x)
 
 describe("faces and gallery API", () => {
   it("documents every route, its query and its typed errors in OpenAPI", () => {
@@ -88,91 +89,86 @@ describe.skipIf(!hasShared)("faces and gallery over HTTP (real server, real pool
   layer(server(MODELS), { timeout: 120_000, excludeTestServices: true })("with the models", (it) => {
     it.effect("POST /v1/faces/detect finds the faces of a raw JPEG, and of a multipart `file` with the fast model", () =>
       Effect.gen(function*() {
-        const raw = yield* post("/v1/faces/detect", photo("two_people.jpg"), "image/jpeg")
-        assert.strictEqual(raw.status, 200)
-        assert.deepInclude(raw.body, { width: 1126, height: 661 })
-        assert.strictEqual(faces(raw.body).length, 2)
-        assert.isTrue(faces(raw.body).every((face) => !("embedding" in face)))
-        for (const face of faces(raw.body)) {
-          assert.deepStrictEqual(Object.keys(face.landmarks!), ["rightEye", "leftEye", "nose", "mouthRight", "mouthLeft"])
-          assert.isBelow(face.landmarks!.rightEye!.x, face.landmarks!.leftEye!.x)
+        const detect = (query: string, bytes: Uint8Array) => Effect.flatMap(post(`/v1/faces/detect${query}`, bytes, "image/jpeg"), answer(Detection))
+        const raw = yield* detect("", photo("two_people.jpg"))
+        assert.deepInclude(raw, { width: 1126, height: 661 })
+        assert.strictEqual(faces(raw).length, 2)
+        assert.isTrue(faces(raw).every((face) => !("embedding" in face)))
+        for (const face of faces(raw)) {
+          assert.deepStrictEqual(Object.keys(face.landmarks), ["rightEye", "leftEye", "nose", "mouthRight", "mouthLeft"])
+          assert.isBelow(face.landmarks.rightEye.x, face.landmarks.leftEye.x)
         }
-        const fast = yield* postForm("/v1/faces/detect?model=fast&minScore=0.85", { file: photo("family5_ultraface19.jpg") })
-        assert.strictEqual(fast.status, 200)
-        assert.strictEqual(faces(fast.body).length, 5)
+        const fast = yield* Effect.flatMap(postForm("/v1/faces/detect?model=fast&minScore=0.85", { file: photo("family5_ultraface19.jpg") }), answer(Detection))
+        assert.strictEqual(faces(fast).length, 5)
         // minScore is honoured: no face of these photos scores 0.99.
-        const strict = yield* post("/v1/faces/detect?minScore=0.99", photo("two_people.jpg"), "image/jpeg")
-        assert.deepStrictEqual([strict.status, faces(strict.body).length], [200, 0])
+        assert.strictEqual(faces(yield* detect("?minScore=0.99", photo("two_people.jpg"))).length, 0)
       }))
 
     it.effect("POST /v1/faces/embed answers a 128-number embedding per face", () =>
       Effect.gen(function*() {
-        const { body, status } = yield* post("/v1/faces/embed", photo("group4_ultraface2.jpg"), "image/jpeg")
-        assert.strictEqual(status, 200)
+        const body = yield* Effect.flatMap(post("/v1/faces/embed", photo("group4_ultraface2.jpg"), "image/jpeg"), answer(Embedding))
         assert.strictEqual(faces(body).length, 4)
         assert.isTrue(faces(body).every((face) => face.embedding?.length === 128))
       }))
 
     it.effect("POST /v1/faces/verify matches two photos of A, not A and B, names the file without a face, and shows the faces it compared", () =>
       Effect.gen(function*() {
-        const same = yield* postForm("/v1/faces/verify", { a: photo("obama.jpg"), b: photo("obama2.jpg") })
-        assert.strictEqual(same.status, 200)
-        assert.deepInclude(same.body, { match: true, threshold: Gallery.DEFAULT_THRESHOLD })
-        assert.isAbove(same.body.similarity as number, Gallery.DEFAULT_THRESHOLD)
-        const different = yield* postForm("/v1/faces/verify", { a: photo("obama.jpg"), b: photo("biden.jpg") })
-        assert.deepInclude(different.body, { match: false, threshold: Gallery.DEFAULT_THRESHOLD })
-        assert.isBelow(different.body.similarity as number, 0.3)
+        const verify = (query: string, files: Record<string, Uint8Array>) => Effect.flatMap(postForm(`/v1/faces/verify${query}`, files), answer(Verification))
+        const same = yield* verify("", { a: photo("obama.jpg"), b: photo("obama2.jpg") })
+        assert.deepInclude(same, { match: true, threshold: Gallery.DEFAULT_THRESHOLD })
+        assert.isAbove(same.similarity, Gallery.DEFAULT_THRESHOLD)
+        const different = yield* verify("", { a: photo("obama.jpg"), b: photo("biden.jpg") })
+        assert.deepInclude(different, { match: false, threshold: Gallery.DEFAULT_THRESHOLD })
+        assert.isBelow(different.similarity, 0.3)
         // two_people.jpg has two faces: the largest (B, on the right) is the one compared, and the answer says so.
-        const largest = yield* postForm("/v1/faces/verify", { a: photo("two_people.jpg"), b: photo("biden.jpg") })
-        assert.deepInclude(largest.body, { match: true })
-        const a = largest.body.a as Face
-        assert.isAbove(a.box.x, 1126 / 2)
-        assert.deepStrictEqual(Object.keys(a).sort(), ["box", "landmarks", "score"])
+        const largest = yield* verify("", { a: photo("two_people.jpg"), b: photo("biden.jpg") })
+        assert.deepInclude(largest, { match: true })
+        assert.isAbove(largest.a.box.x, 1126 / 2)
+        assert.deepStrictEqual(Object.keys(largest.a).sort(), ["box", "landmarks", "score"])
         // ?threshold= is the match threshold, and is honoured.
-        const strict = yield* postForm("/v1/faces/verify?threshold=0.99", { a: photo("obama.jpg"), b: photo("obama2.jpg") })
-        assert.deepInclude(strict.body, { match: false, threshold: 0.99, similarity: same.body.similarity })
-        const loose = yield* postForm("/v1/faces/verify?threshold=0.01&model=fast", { a: photo("obama.jpg"), b: photo("biden.jpg") })
-        assert.deepInclude(loose.body, { threshold: 0.01 })
-        assert.strictEqual(loose.body.match, (loose.body.similarity as number) >= 0.01)
+        const strict = yield* verify("?threshold=0.99", { a: photo("obama.jpg"), b: photo("obama2.jpg") })
+        assert.deepInclude(strict, { match: false, threshold: 0.99, similarity: same.similarity })
+        const loose = yield* verify("?threshold=0.01&model=fast", { a: photo("obama.jpg"), b: photo("biden.jpg") })
+        assert.deepInclude(loose, { threshold: 0.01 })
+        assert.strictEqual(loose.match, loose.similarity >= 0.01)
         const noFace = yield* postForm("/v1/faces/verify", { a: photo("obama.jpg"), b: yield* blank })
         assert.strictEqual(noFace.status, 422)
-        assert.deepInclude(noFace.body, { _tag: "NoFace", field: "b" })
+        assert.deepInclude(yield* refusal(noFace), { _tag: "NoFace", field: "b" })
         const missing = yield* postForm("/v1/faces/verify", { a: photo("obama.jpg") })
         assert.strictEqual(missing.status, 400)
-        assert.strictEqual(missing.body._tag, "MalformedRequest")
+        assert.strictEqual((yield* refusal(missing))._tag, "MalformedRequest")
       }))
 
     it.effect("the gallery enrolls, lists, shows, identifies and removes people", () =>
       Effect.gen(function*() {
-        const a = yield* send(HttpClientRequest.put("/v1/gallery/A").pipe(HttpClientRequest.bodyUint8Array(photo("obama.jpg"), "image/jpeg")))
-        assert.strictEqual(a.status, 200)
-        assert.deepInclude(a.body, { personId: "A", photos: 1 })
-        assert.deepStrictEqual((a.body.faces as ReadonlyArray<{ field: string }>).map((f) => f.field), ["body"])
-        const b = yield* send(HttpClientRequest.put("/v1/gallery/B").pipe(HttpClientRequest.bodyFormData(form({ one: photo("biden.jpg") }))))
-        assert.deepInclude(b.body, { personId: "B", photos: 1 })
-        const list = yield* send(HttpClientRequest.get("/v1/gallery"))
-        assert.deepStrictEqual((list.body.people as ReadonlyArray<{ personId: string; photos: number }>).map((p) => [p.personId, p.photos]), [["A", 1], ["B", 1]])
-        const shownA = yield* send(HttpClientRequest.get("/v1/gallery/A"))
-        assert.deepStrictEqual(shownA.body, { personId: "A", photos: 1, enrolledAt: a.body.enrolledAt })
-        const both = yield* post("/v1/faces/identify", photo("two_people.jpg"), "image/jpeg")
-        assert.strictEqual(both.status, 200)
-        assert.deepStrictEqual(faces(both.body).map((face) => face.match?.personId), ["A", "B"])
-        assert.strictEqual(both.body.threshold, Gallery.DEFAULT_THRESHOLD)
-        assert.isTrue(faces(both.body).every((face) => face.box.width > 0 && face.landmarks !== undefined))
+        const { gallery } = yield* clientOf(TestApi)
+        const identify = (query: string, bytes: Uint8Array) => Effect.flatMap(post(`/v1/faces/identify${query}`, bytes, "image/jpeg"), answer(Identification))
+        const a = yield* Effect.flatMap(send(HttpClientRequest.put("/v1/gallery/A").pipe(HttpClientRequest.bodyUint8Array(photo("obama.jpg"), "image/jpeg"))), answer(Enrolment))
+        assert.deepInclude(a, { personId: "A", photos: 1 })
+        assert.deepStrictEqual(a.faces.map((f) => f.field), ["body"])
+        const b = yield* Effect.flatMap(send(HttpClientRequest.put("/v1/gallery/B").pipe(HttpClientRequest.bodyFormData(form({ one: photo("biden.jpg") })))), answer(Enrolment))
+        assert.deepInclude(b, { personId: "B", photos: 1 })
+        const list = yield* gallery.list()
+        assert.deepStrictEqual(list.people.map((p) => [p.personId, p.photos]), [["A", 1], ["B", 1]])
+        const shownA = yield* gallery.get({ path: { personId: "A" } })
+        assert.deepStrictEqual(shownA, { personId: "A", photos: 1, enrolledAt: a.enrolledAt })
+        const both = yield* identify("", photo("two_people.jpg"))
+        assert.deepStrictEqual(faces(both).map((face) => face.match?.personId), ["A", "B"])
+        assert.strictEqual(both.threshold, Gallery.DEFAULT_THRESHOLD)
+        assert.isTrue(faces(both).every((face) => face.box.width > 0 && face.landmarks !== undefined))
         // ?threshold= is honoured: nobody is that similar.
-        const strict = yield* post("/v1/faces/identify?threshold=0.999", photo("two_people.jpg"), "image/jpeg")
-        assert.deepStrictEqual(faces(strict.body).map((face) => face.match), [null, null])
-        const strangers = yield* post("/v1/faces/identify", photo("group3_ultraface23.jpg"), "image/jpeg")
-        assert.deepStrictEqual(faces(strangers.body).map((face) => face.match), [null, null, null])
-        const removed = yield* send(HttpClientRequest.del("/v1/gallery/B"))
-        assert.strictEqual(removed.status, 204)
-        const again = yield* send(HttpClientRequest.del("/v1/gallery/B"))
-        assert.strictEqual(again.status, 404)
-        assert.deepInclude(again.body, { _tag: "PersonNotFound", personId: "B" })
-        const gone = yield* send(HttpClientRequest.get("/v1/gallery/B"))
-        assert.deepStrictEqual([gone.status, gone.body._tag], [404, "PersonNotFound"])
-        const right = yield* post("/v1/faces/identify", photo("two_people.jpg"), "image/jpeg")
-        assert.deepStrictEqual(faces(right.body).map((face) => face.match?.personId ?? null), ["A", null])
+        const strict = yield* identify("?threshold=0.999", photo("two_people.jpg"))
+        assert.deepStrictEqual(faces(strict).map((face) => face.match), [null, null])
+        const strangers = yield* identify("", photo("group3_ultraface23.jpg"))
+        assert.deepStrictEqual(faces(strangers).map((face) => face.match), [null, null, null])
+        yield* gallery.remove({ path: { personId: "B" } })
+        // Declared errors arrive typed: 404 PersonNotFound.
+        const again = yield* Effect.flip(gallery.remove({ path: { personId: "B" } }))
+        assert.deepInclude(again, { _tag: "PersonNotFound", personId: "B" })
+        const gone = yield* Effect.flip(gallery.get({ path: { personId: "B" } }))
+        assert.strictEqual(gone._tag, "PersonNotFound")
+        const right = yield* identify("", photo("two_people.jpg"))
+        assert.deepStrictEqual(faces(right).map((face) => face.match?.personId ?? null), ["A", null])
       }))
 
     it.effect("enrolling from several photos keeps one embedding per photo; a photo of several people needs face=largest", () =>
@@ -180,20 +176,20 @@ describe.skipIf(!hasShared)("faces and gallery over HTTP (real server, real pool
         const several = yield* send(HttpClientRequest.put("/v1/gallery/D").pipe(
           HttpClientRequest.bodyFormData(form({ one: photo("kit_harington_john1.jpeg"), two: photo("kit_harington_john2.jpeg") }))
         ))
-        assert.strictEqual(several.status, 200)
-        assert.deepInclude(several.body, { personId: "D", photos: 2 })
-        assert.deepInclude((yield* send(HttpClientRequest.get("/v1/gallery/D"))).body, { photos: 2 })
+        const { gallery } = yield* clientOf(TestApi)
+        assert.deepInclude(yield* answer(Enrolment)(several), { personId: "D", photos: 2 })
+        assert.deepInclude(yield* gallery.get({ path: { personId: "D" } }), { photos: 2 })
         const crowd = yield* send(HttpClientRequest.put("/v1/gallery/X").pipe(HttpClientRequest.bodyUint8Array(photo("two_people.jpg"), "image/jpeg")))
         assert.strictEqual(crowd.status, 422)
-        assert.deepInclude(crowd.body, { _tag: "SeveralFaces", field: "body", faces: 2 })
-        assert.match(crowd.body.message as string, /shows 2 faces.*face=largest/)
-        assert.strictEqual((yield* send(HttpClientRequest.get("/v1/gallery/X"))).status, 404)
-        const largest = yield* send(HttpClientRequest.put("/v1/gallery/X?face=largest").pipe(HttpClientRequest.bodyUint8Array(photo("two_people.jpg"), "image/jpeg")))
-        assert.strictEqual(largest.status, 200)
+        const refused = yield* refusal(crowd)
+        assert.deepInclude(refused, { _tag: "SeveralFaces", field: "body", faces: 2 })
+        assert.match(refused.message, /shows 2 faces.*face=largest/)
+        assert.strictEqual((yield* Effect.flip(gallery.get({ path: { personId: "X" } })))._tag, "PersonNotFound")
+        const largest = yield* Effect.flatMap(send(HttpClientRequest.put("/v1/gallery/X?face=largest").pipe(HttpClientRequest.bodyUint8Array(photo("two_people.jpg"), "image/jpeg"))), answer(Enrolment))
         // The largest face of two_people.jpg is B's, on the right.
-        assert.isAbove((largest.body.faces as ReadonlyArray<Face>)[0]!.box.x, 1126 / 2)
-        const named = yield* post("/v1/faces/identify", photo("biden.jpg"), "image/jpeg")
-        assert.strictEqual(faces(named.body)[0]!.match?.personId, "X")
+        assert.isAbove(largest.faces[0]!.box.x, 1126 / 2)
+        const named = yield* Effect.flatMap(post("/v1/faces/identify", photo("biden.jpg"), "image/jpeg"), answer(Identification))
+        assert.strictEqual(faces(named)[0]!.match?.personId, "X")
         yield* send(HttpClientRequest.del("/v1/gallery/X"))
         yield* send(HttpClientRequest.del("/v1/gallery/D"))
       }))
@@ -202,14 +198,14 @@ describe.skipIf(!hasShared)("faces and gallery over HTTP (real server, real pool
       Effect.gen(function*() {
         const bad = yield* send(HttpClientRequest.put("/v1/gallery/no%20spaces").pipe(HttpClientRequest.bodyUint8Array(photo("obama.jpg"), "image/jpeg")))
         assert.strictEqual(bad.status, 400)
-        assert.strictEqual(bad.body._tag, "InvalidPersonId")
+        assert.strictEqual((yield* refusal(bad))._tag, "InvalidPersonId")
         const badDelete = yield* send(HttpClientRequest.del(`/v1/gallery/${"x".repeat(65)}`))
         assert.strictEqual(badDelete.status, 400)
         const noFace = yield* send(HttpClientRequest.put("/v1/gallery/C").pipe(HttpClientRequest.bodyFormData(form({ ok: photo("obama2.jpg"), empty: yield* blank }))))
         assert.strictEqual(noFace.status, 422)
-        assert.deepInclude(noFace.body, { _tag: "NoFace", field: "empty" })
-        const list = yield* send(HttpClientRequest.get("/v1/gallery"))
-        assert.isFalse((list.body.people as ReadonlyArray<{ personId: string }>).some((p) => p.personId === "C"))
+        assert.deepInclude(yield* refusal(noFace), { _tag: "NoFace", field: "empty" })
+        const list = yield* (yield* clientOf(TestApi)).gallery.list()
+        assert.isFalse(list.people.some((p) => p.personId === "C"))
       }))
 
     const rejects: ReadonlyArray<readonly [string, string, Uint8Array, string, number, string]> = [

@@ -8,22 +8,32 @@ import { assert, describe, layer } from "@effect/vitest"
 import { Effect, Schedule, Schema, Stream } from "effect"
 import { readFileSync } from "node:fs"
 import sharp from "sharp"
-import { Job, JobList } from "../../src/Jobs/Job.js"
+import { Accepted } from "../../src/Http/Accepted.js"
+import { MalformedRequest } from "../../src/Http/Upload.js"
+import { JobView } from "../../src/Http/JobView.js"
 import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
+import { AudioAnalysis } from "../../src/Workers/Protocol.js"
+import { Detection } from "../../src/Http/FacesApi.js"
+import { apiClient, decodeAs } from "../support/client.js"
 import { awaitReady, post, send, testServer } from "../support/server.js"
 import * as shared from "../support/shared.js"
 import { multiPageTiff } from "../support/tiff.js"
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)))
-const decode = Schema.decodeUnknownSync(Job)
+const decode = Schema.decodeUnknownSync(JobView)
 const hasModels = shared.has("faces jobs", "data/models/yunet_s_dynamic.onnx", "data/models/MobileFaceNet.onnx", "data/images/faces/group4_ultraface2.jpg")
 
-interface OcrPages { readonly text: string; readonly pages: ReadonlyArray<{ readonly page: number; readonly text: string }> }
+/** The job, through the typed client: its result and options typed by its kind. */
+const get = (id: string) => Effect.flatMap(apiClient, (client) => client.jobs.get({ path: { id } }))
+
+/** Narrows a job to its kind, whose `result` and `options` are then that kind's; fails the test for another. */
+function assertKind<K extends JobView["kind"]>(job: JobView, kind: K): asserts job is Extract<JobView, { readonly kind: K }> {
+  assert.strictEqual(job.kind, kind, JSON.stringify(job))
+}
 
 /** Polls the job until it has ended. */
 const ended = (id: string) =>
-  send(HttpClientRequest.get(`/v1/jobs/${id}`)).pipe(
-    Effect.map((r) => decode(r.body)),
+  get(id).pipe(
     Effect.filterOrFail((job) => ["done", "failed", "cancelled"].includes(job.state), () => "still going"),
     Effect.retry(Schedule.spaced("100 millis")),
     Effect.timeout("120 seconds")
@@ -32,7 +42,7 @@ const ended = (id: string) =>
 const submitted = (path: string, body: Uint8Array, type: string) =>
   Effect.map(post(path, body, type), (r) => {
     assert.strictEqual(r.status, 202, JSON.stringify(r.body))
-    return r.body.id as string
+    return Schema.decodeUnknownSync(Accepted)(r.body).id
   })
 
 const config = { INFERD_MODELS_DIR: shared.file("data/models") }
@@ -43,7 +53,7 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ modelsDi
       yield* awaitReady
       const accepted = yield* post("/v1/ocr?async=true", fixture("images/two-pages.tif"), "image/tiff")
       assert.strictEqual(accepted.status, 202)
-      const id = accepted.body.id as string
+      const { id } = yield* decodeAs(Accepted)(accepted)
       assert.strictEqual(accepted.headers["location"], `/v1/jobs/${id}`)
 
       const client = yield* HttpClient.HttpClient
@@ -55,24 +65,27 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ modelsDi
       assert.deepStrictEqual(progress, [...progress].sort((a, b) => a - b))
       const last = events[events.length - 1]!
       assert.deepStrictEqual([last.state, last.progress, last.attempts, last.runner], ["done", 1, 1, "127.0.0.1:34431"])
-      const result = last.result as OcrPages
-      assert.deepStrictEqual(result.pages.map((p) => p.page), [1, 2])
-      assert.include(result.pages[0]?.text, "This is a lot of 12 point text")
-      assert.include(result.pages[1]?.text, "Tesseract.js")
-      assert.strictEqual(result.text, result.pages.map((p) => p.text).join("\f"))
+      assertKind(last, "ocr")
+      const result = last.result
+      assert.isDefined(result)
+      assert.deepStrictEqual(result.pages?.map((p) => p.page), [1, 2])
+      assert.include(result.pages?.[0]?.text, "This is a lot of 12 point text")
+      assert.include(result.pages?.[1]?.text, "Tesseract.js")
+      assert.strictEqual(result.text, result.pages?.map((p) => p.text).join("\f"))
     }))
 
   it.effect("audio jobs take the synchronous route's options and answer what it answers", () =>
     Effect.gen(function*() {
       const audio = fixture("audio/vad-4-segment-test_16k.wav")
       const query = "threshold=0.6&minSpeechMs=1500&minSilenceMs=300&speechPadMs=0"
-      const sync = yield* post(`/v1/audio/analyze?${query}`, audio, "audio/wav")
-      const defaults = yield* post("/v1/audio/analyze", audio, "audio/wav")
-      assert.notDeepEqual(sync.body.speech, defaults.body.speech)
+      const sync = yield* Effect.flatMap(post(`/v1/audio/analyze?${query}`, audio, "audio/wav"), decodeAs(AudioAnalysis))
+      const defaults = yield* Effect.flatMap(post("/v1/audio/analyze", audio, "audio/wav"), decodeAs(AudioAnalysis))
+      assert.notDeepEqual(sync.speech, defaults.speech)
       for (const path of [`/v1/jobs?kind=audio.analyze&${query}`, `/v1/audio/analyze?async=true&${query}`]) {
         const job = yield* Effect.flatMap(submitted(path, audio, "audio/wav"), ended)
         assert.deepStrictEqual(job.options, { threshold: 0.6, minSpeechMs: 1500, minSilenceMs: 300, speechPadMs: 0 })
-        assert.deepStrictEqual((job.result as { speech: unknown }).speech, sync.body.speech)
+        assertKind(job, "audio.analyze")
+        assert.deepStrictEqual(job.result?.speech, sync.speech)
       }
     }))
 
@@ -96,15 +109,17 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ modelsDi
       ]
       for (const [path, named] of cases) {
         const r = yield* post(path, png, "image/png")
-        assert.deepStrictEqual([r.status, r.body._tag], [400, "MalformedRequest"], path)
-        assert.include(r.body.message as string, named, path)
+        assert.strictEqual(r.status, 400, path)
+        const refused = yield* decodeAs(MalformedRequest)(r)
+        assert.include(refused.message, named, path)
+        assert.strictEqual(refused.parameter, named, path)
       }
       const enroll = yield* send(HttpClientRequest.put("/v1/gallery/ada?async=true").pipe(HttpClientRequest.bodyUint8Array(png, "image/png")))
       assert.deepStrictEqual([enroll.status, enroll.body._tag], [400, "MalformedRequest"])
       const bad = yield* post("/v1/jobs?kind=nope", png, "image/png")
       assert.strictEqual(bad.status, 400)
-      const missing = yield* send(HttpClientRequest.get("/v1/jobs/nope"))
-      assert.deepStrictEqual([missing.status, missing.body._tag], [404, "JobNotFound"])
+      const missing = yield* Effect.flip(get("nope"))
+      assert.strictEqual(missing._tag, "JobNotFound")
     }))
 
   it.effect("a failing job carries the typed error; jobs list newest first by state, a page at a time", () =>
@@ -112,13 +127,14 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ modelsDi
       const broken = fixture("images/two-pages.tif").slice(0, 2000)
       const failed = yield* Effect.flatMap(submitted("/v1/jobs?kind=ocr", broken, "image/tiff"), ended)
       assert.deepStrictEqual([failed.state, failed.error?._tag], ["failed", "ImageUndecodable"])
-      const list = (query: string) => Effect.map(send(HttpClientRequest.get(`/v1/jobs?${query}`)), (r) => Schema.decodeUnknownSync(JobList)(r.body))
-      const first = yield* list("state=failed&limit=1")
+      const { jobs } = yield* apiClient
+      const list = (urlParams: { readonly state?: "failed"; readonly limit: number; readonly cursor?: string }) => jobs.list({ urlParams })
+      const first = yield* list({ state: "failed", limit: 1 })
       assert.deepStrictEqual(first.jobs.map((j) => j.id), [failed.id])
-      const all = yield* list("limit=1000")
-      const paged = [...(yield* list("limit=2")).jobs]
-      for (let next = (yield* list("limit=2")).next; next !== null;) {
-        const page = yield* list(`limit=2&cursor=${next}`)
+      const all = yield* list({ limit: 1000 })
+      const paged = [...(yield* list({ limit: 2 })).jobs]
+      for (let next = (yield* list({ limit: 2 })).next; next !== null;) {
+        const page = yield* list({ limit: 2, cursor: next })
         paged.push(...page.jobs)
         next = page.next
       }
@@ -132,22 +148,23 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ modelsDi
     Effect.gen(function*() {
       const tiff = yield* Effect.promise(() => multiPageTiff(Array.from({ length: 8 }, () => fixture("images/testocr.png"))))
       const ids = yield* Effect.all(Array.from({ length: 6 }, () => submitted("/v1/jobs?kind=ocr", tiff, "image/tiff")))
-      const cancel = (id: string) => send(HttpClientRequest.del(`/v1/jobs/${id}`))
+      const { jobs } = yield* apiClient
+      const cancel = (id: string) => jobs.cancel({ path: { id } })
       // Two jobs per worker are admitted at once: the last one waits, queued.
       const queued = ids[5]!
       const first = yield* cancel(queued)
-      assert.deepStrictEqual([first.status, first.body.state, first.body.attempts], [200, "cancelled", 0])
-      const running = yield* send(HttpClientRequest.get(`/v1/jobs/${ids[0]}`)).pipe(
-        Effect.filterOrFail((r) => r.body.state === "running" && (r.body.progress as number) > 0, () => "not yet"),
+      assert.deepStrictEqual([first.state, first.attempts], ["cancelled", 0])
+      const running = yield* get(ids[0]!).pipe(
+        Effect.filterOrFail((job) => job.state === "running" && job.progress > 0, () => "not yet"),
         Effect.retry(Schedule.spaced("100 millis")),
         Effect.timeout("60 seconds")
       )
-      const stopped = yield* cancel(running.body.id as string)
-      assert.deepStrictEqual([stopped.status, stopped.body.state], [200, "cancelled"])
+      assert.strictEqual((yield* cancel(running.id)).state, "cancelled")
       yield* Effect.forEach(ids.slice(1, 5), cancel)
-      const again = yield* cancel(queued)
-      assert.deepStrictEqual([again.status, again.body._tag, again.body.state], [409, "JobFinished", "cancelled"])
-      const later = yield* Effect.forEach(ids, (id) => Effect.map(send(HttpClientRequest.get(`/v1/jobs/${id}`)), (r) => decode(r.body)))
+      // 409 JobFinished, typed, with the state the job ended in.
+      const again = yield* Effect.flip(cancel(queued))
+      assert.deepInclude(again, { _tag: "JobFinished", state: "cancelled" })
+      const later = yield* Effect.forEach(ids, get)
       assert.deepStrictEqual(later.map((j) => j.state), ids.map(() => "cancelled"))
       assert.strictEqual(later[5]?.attempts, 0)
     }))
@@ -157,17 +174,19 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ modelsDi
       Effect.gen(function*() {
         const photo = new Uint8Array(readFileSync(shared.file("data/images/faces/group4_ultraface2.jpg")))
         const query = "minScore=0.88&model=fast"
-        const sync = yield* post(`/v1/faces/detect?${query}`, photo, "image/jpeg")
-        const defaults = yield* post("/v1/faces/detect", photo, "image/jpeg")
-        assert.notDeepEqual(sync.body.faces, defaults.body.faces)
+        const sync = yield* Effect.flatMap(post(`/v1/faces/detect?${query}`, photo, "image/jpeg"), decodeAs(Detection))
+        const defaults = yield* Effect.flatMap(post("/v1/faces/detect", photo, "image/jpeg"), decodeAs(Detection))
+        assert.notDeepEqual(sync.faces, defaults.faces)
         for (const path of [`/v1/jobs?kind=faces.detect&${query}`, `/v1/faces/detect?async=true&${query}`]) {
           const job = yield* Effect.flatMap(submitted(path, photo, "image/jpeg"), ended)
           assert.deepStrictEqual(job.options, { minScore: 0.88, model: "fast" })
-          assert.deepStrictEqual((job.result as { faces: unknown }).faces, sync.body.faces)
+          assertKind(job, "faces.detect")
+          assert.deepStrictEqual(job.result?.faces, sync.faces)
         }
         const embedded = yield* Effect.flatMap(submitted(`/v1/faces/embed?async=true&${query}`, photo, "image/jpeg"), ended)
-        const faces = (embedded.result as { faces: ReadonlyArray<{ embedding: ReadonlyArray<number> }> }).faces
-        assert.strictEqual(faces.length, (sync.body.faces as Array<unknown>).length)
+        assertKind(embedded, "faces.embed")
+        const faces = embedded.result?.faces ?? []
+        assert.strictEqual(faces.length, sync.faces.length)
         for (const face of faces) assert.strictEqual(face.embedding.length, 128)
       }))
   })
@@ -181,23 +200,24 @@ layer(testServer({ pool: { size: 1, maxQueue: 2 } }), { timeout: 240_000, exclud
       const line = yield* Effect.promise(() => sharp(fixture("images/testocr.png")).extract({ left: 0, top: 70, width: 640, height: 90 }).png().toBuffer())
       const pages = Array.from({ length: 24 }, (_, i) => i % 2 === 0 ? new Uint8Array(line) : fixture("images/simple.png"))
       const id = yield* submitted("/v1/jobs?kind=ocr", yield* Effect.promise(() => multiPageTiff(pages)), "image/tiff")
-      yield* send(HttpClientRequest.get(`/v1/jobs/${id}`)).pipe(
-        Effect.filterOrFail((r) => (r.body.progress as number) > 0, () => "not started"),
+      yield* get(id).pipe(
+        Effect.filterOrFail((job) => job.progress > 0, () => "not started"),
         Effect.retry(Schedule.spaced("100 millis")),
         Effect.timeout("60 seconds")
       )
       // More interactive requests than the queue holds: some are refused Overloaded, the job's next page waits.
       const interactive = yield* Effect.all(Array.from({ length: 4 }, () => post("/v1/ocr", fixture("images/simple.png"), "image/png")), { concurrency: "unbounded" })
       assert.include(interactive.map((r) => r.status), 200)
-      const during = decode((yield* send(HttpClientRequest.get(`/v1/jobs/${id}`))).body)
+      const during = yield* get(id)
       assert.strictEqual(during.state, "running", "the interactive requests were answered while the job ran")
       const job = yield* ended(id)
       assert.strictEqual(job.state, "done", JSON.stringify(job.error))
-      const result = job.result as OcrPages
-      assert.deepStrictEqual(result.pages.map((p) => p.page), pages.map((_, i) => i + 1))
-      result.pages.forEach((p, i) => assert.include(p.text, i % 2 === 0 ? "This is a lot of 12 point text" : "Tesseract.js", `page ${p.page}`))
-      const status = yield* send(HttpClientRequest.get("/status"))
-      assert.strictEqual((status.body.pool as { restarts: number }).restarts, 0)
+      assertKind(job, "ocr")
+      const result = job.result
+      assert.isDefined(result)
+      assert.deepStrictEqual(result.pages?.map((p) => p.page), pages.map((_, i) => i + 1))
+      result.pages?.forEach((p, i) => assert.include(p.text, i % 2 === 0 ? "This is a lot of 12 point text" : "Tesseract.js", `page ${p.page}`))
+      assert.strictEqual((yield* (yield* apiClient).system.status()).pool.restarts, 0)
       assert.strictEqual(job.attempts, 1)
     }))
 })

@@ -6,11 +6,10 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, HashMap, Layer, Logger, Option, Schedule } from "effect"
 import { readFileSync } from "node:fs"
 import sharp from "sharp"
+import { ocrAnswer } from "../support/client.js"
 import { awaitReady, post, testServer } from "../support/server.js"
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url)))
-
-interface Page { readonly page: number; readonly text: string; readonly confidence: number; readonly words: ReadonlyArray<{ readonly text: string }>; readonly width: number; readonly height: number }
 
 /** Every log entry's message and annotations, as the daemon's logger would receive them. */
 const logged: Array<{ readonly message: string; readonly from: unknown; readonly worker: unknown }> = []
@@ -22,19 +21,18 @@ layer(testServer({ pool: { size: 2 }, config: { INFERD_MAX_PAGES: "3" } }).pipe(
   it.effect("POST /v1/ocr reads every page of a three-page TIFF, in order, and joins them as tesseract's CLI does", () =>
     Effect.gen(function*() {
       yield* awaitReady
-      const { status, body } = yield* post("/v1/ocr", fixture("three-pages.tif"), "image/tiff")
-      assert.strictEqual(status, 200)
-      const pages = body.pages as ReadonlyArray<Page>
+      const body = yield* Effect.flatMap(post("/v1/ocr", fixture("three-pages.tif"), "image/tiff"), ocrAnswer)
+      const pages = body.pages
       assert.deepStrictEqual(pages.map((p) => p.page), [1, 2, 3])
       assert.include(pages[0]!.text, "This is a lot of 12 point text to test the")
       assert.strictEqual(pages[1]!.text.trim(), "Tesseract.js")
       assert.include(pages[2]!.text, "The third page says hello")
       assert.strictEqual(body.text, pages.map((p) => p.text).join("\f"))
-      const words = body.words as ReadonlyArray<{ readonly text: string; readonly page: number }>
+      const words = body.words
       assert.deepStrictEqual(words.map((w) => [w.page, w.text]), pages.flatMap((p) => p.words.map((w) => [p.page, w.text])))
       assert.deepStrictEqual([body.width, body.height], [640, 480])
       const mean = pages.reduce((sum, p) => sum + p.confidence * p.words.length, 0) / words.length
-      assert.closeTo(body.confidence as number, mean, 1e-9)
+      assert.closeTo(body.confidence, mean, 1e-9)
     }))
 
   it.effect("tesseract's own warnings about the TIFF's resolution go through the logger, with the worker's id", () =>
@@ -50,9 +48,8 @@ layer(testServer({ pool: { size: 2 }, config: { INFERD_MAX_PAGES: "3" } }).pipe(
 
   it.effect("a single-page image answers one page in the same shape", () =>
     Effect.gen(function*() {
-      const { status, body } = yield* post("/v1/ocr", fixture("simple.png"), "image/png")
-      assert.strictEqual(status, 200)
-      const pages = body.pages as ReadonlyArray<Page>
+      const body = yield* Effect.flatMap(post("/v1/ocr", fixture("simple.png"), "image/png"), ocrAnswer)
+      const pages = body.pages
       assert.deepStrictEqual(pages.map((p) => [p.page, p.text, p.width, p.height]), [[1, body.text, 320, 180]])
       assert.strictEqual(body.confidence, pages[0]!.confidence)
     }))

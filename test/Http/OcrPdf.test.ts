@@ -7,6 +7,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
 import * as WorkerSettings from "../../src/Pool/WorkerSettings.js"
+import { ocrAnswer } from "../support/client.js"
 import { awaitReady, post, testServer } from "../support/server.js"
 import { bombs, makePdf } from "../support/pdfs.js"
 import * as shared from "../support/shared.js"
@@ -28,8 +29,6 @@ const recall = (read: string, truth: string) => {
   return found.length / expected.length
 }
 
-interface Page { readonly page: number; readonly source: string; readonly text: string; readonly width: number; readonly height: number }
-
 // Rendering a page may take 10 s here (a busy machine takes over 5 s for the 6-megapixel scan), so that the page
 // that never ends is cut short sooner than by default.
 layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ pageTimeoutMs: 10_000 }) } }), { timeout: 180_000, excludeTestServices: true })("OCR of PDFs", (it) => {
@@ -41,9 +40,8 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ pageTime
         { kind: "text", lines: ["A born-digital page of the document.", "It carries its own text layer, read without OCR."] },
         { kind: "png", image: fixture("simple.png"), dpi: 150 }
       ]))
-      const { status, body } = yield* post("/v1/ocr", pdf, "application/pdf")
-      assert.strictEqual(status, 200, JSON.stringify(body))
-      const pages = body.pages as ReadonlyArray<Page>
+      const body = yield* Effect.flatMap(post("/v1/ocr", pdf, "application/pdf"), ocrAnswer)
+      const pages = body.pages
       assert.deepStrictEqual(pages.map((p) => [p.page, p.source]), [[1, "ocr"], [2, "text"], [3, "ocr"]])
       assert.include(pages[0]!.text, "This is a lot of 12 point text to test the")
       assert.strictEqual(pages[1]!.text, "A born-digital page of the document.\nIt carries its own text layer, read without OCR.\n")
@@ -66,9 +64,8 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ pageTime
           { kind: "text", lines: ["Between the scans, a page of born-digital text."] },
           { kind: "png", image: fixture("testocr.png"), dpi: 150 }
         ]))
-        const { status, body } = yield* post("/v1/ocr", pdf, "application/pdf")
-        assert.strictEqual(status, 200, JSON.stringify(body))
-        const pages = body.pages as ReadonlyArray<Page>
+        const body = yield* Effect.flatMap(post("/v1/ocr", pdf, "application/pdf"), ocrAnswer)
+        const pages = body.pages
         assert.deepStrictEqual(pages.map((p) => [p.page, p.source]), [[1, "ocr"], [2, "text"], [3, "ocr"]])
         assert.strictEqual(pages[1]!.text, "Between the scans, a page of born-digital text.\n")
         const recalls = [recall(pages[0]!.text, truths[0]!), recall(pages[2]!.text, truths[1]!)]
@@ -80,9 +77,8 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ pageTime
   it.effect("?ocr=force OCRs a text page too", () =>
     Effect.gen(function*() {
       const pdf = yield* Effect.promise(() => makePdf([{ kind: "text", lines: ["Forced to read this line by OCR."] }]))
-      const { status, body } = yield* post("/v1/ocr?ocr=force&dpi=150", pdf, "application/pdf")
-      assert.strictEqual(status, 200, JSON.stringify(body))
-      const [page] = body.pages as ReadonlyArray<Page>
+      const body = yield* Effect.flatMap(post("/v1/ocr?ocr=force&dpi=150", pdf, "application/pdf"), ocrAnswer)
+      const [page] = body.pages
       assert.deepStrictEqual([page!.source, page!.width, page!.height], ["ocr", 1240, 1755])
       assert.include(page!.text, "Forced to read this line by OCR.")
     }))
