@@ -5,11 +5,11 @@
  * the pages themselves.
  */
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
-import { Clock, Config, Duration, Effect, Schema } from "effect"
+import { Clock, Config, Duration, Effect, Schedule, Schema } from "effect"
 import { isPdf, isTiff } from "../Workers/DocumentKind.js"
 import { defaultOcrOptions, type OcrFormat, type OcrOptions, OcrPage, OcrWord, type PageReading } from "../Workers/Protocol.js"
 import type { Task } from "../Pool/Tasks.js"
-import { timedOut } from "../Pool/PoolErrors.js"
+import { Overloaded, timedOut } from "../Pool/PoolErrors.js"
 import type { Priority } from "../Pool/TaskQueue.js"
 import * as Tasks from "../Pool/Tasks.js"
 import type { WorkerPoolService } from "../Pool/WorkerPool.js"
@@ -112,8 +112,16 @@ export interface Read {
 }
 
 /**
+ * How long a page of a document already admitted waits for room in a full queue, trying again with backoff:
+ * the pages before it are not thrown away because other callers filled the queue meanwhile.
+ */
+const roomFor = Schedule.exponential("50 millis").pipe(Schedule.union(Schedule.spaced("1 second")), Schedule.upTo("30 seconds"))
+
+/**
  * Reads every page. At most as many pages are in the pool at once as it has workers, so a long document
  * neither fills the queue (which would answer Overloaded) nor keeps other callers waiting behind all of it.
+ * A full queue refuses a document when it arrives (its pages are counted first); once admitted, a page that
+ * finds the queue full waits for room (`roomFor`, within the request's deadline).
  * A one-page image is transferred to its worker: `bytes` is detached once sent.
  */
 export const read = (pool: WorkerPoolService, bytes: Uint8Array, options: ReadOptions) =>
@@ -149,7 +157,11 @@ export const read = (pool: WorkerPoolService, bytes: Uint8Array, options: ReadOp
     const readings = yield* Effect.forEach(
       Array.from({ length: pages }, (_, i) => i + 1),
       // The shared bytes are held once, by the pages in flight together.
-      (page) => Effect.tap(submit(Tasks.ocr(document, page, ocr), Math.ceil(document.byteLength / concurrency)), () => report(++read, pages)),
+      (page) =>
+        Effect.suspend(() => submit(Tasks.ocr(document, page, ocr), Math.ceil(document.byteLength / concurrency))).pipe(
+          Effect.retry({ while: (error) => error instanceof Overloaded, schedule: roomFor }),
+          Effect.tap(() => report(++read, pages))
+        ),
       { concurrency }
     )
     return done(readings, isPdf(bytes) ? document : undefined)

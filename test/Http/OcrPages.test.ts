@@ -1,12 +1,14 @@
 /**
  * Multi-page documents through the real server and pool: every page of a TIFF read, in order, spread over two
- * workers; a document over INFERD_MAX_PAGES refused before any page is read.
+ * workers; a document over INFERD_MAX_PAGES refused before any page is read; a document of more pages than the
+ * queue holds, read whole while other requests fill the queue around it.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, HashMap, Layer, Logger, Option, Schedule } from "effect"
+import { Effect, Fiber, HashMap, Layer, Logger, Option, Schedule } from "effect"
 import { readFileSync } from "node:fs"
 import sharp from "sharp"
 import { ocrAnswer } from "../support/client.js"
+import * as WorkerPool from "../../src/Pool/WorkerPool.js"
 import { awaitReady, post, testServer } from "../support/server.js"
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/images/${name}`, import.meta.url)))
@@ -61,5 +63,27 @@ layer(testServer({ pool: { size: 2 }, config: { INFERD_MAX_PAGES: "3" } }).pipe(
       const { status, body } = yield* post("/v1/ocr", four, "image/tiff")
       assert.strictEqual(status, 413)
       assert.deepInclude(body, { _tag: "TooManyPages", pages: 4, maxPages: 3 })
+    }))
+})
+
+layer(testServer({ pool: { size: 1, maxQueue: 1 } }), { timeout: 120_000, excludeTestServices: true })("a document longer than the queue", (it) => {
+  it.effect("six pages on a one-task queue are read whole while six clients keep that queue full (and are refused)", () =>
+    Effect.gen(function*() {
+      yield* awaitReady
+      const pool = yield* WorkerPool.WorkerPool
+      const sheet = yield* Effect.promise(() => sharp(fixture("simple.png")).png().toBuffer())
+      const six = new Uint8Array(yield* Effect.promise(() => sharp(Array.from({ length: 6 }, () => sheet), { join: { animated: true } }).tiff().toBuffer()))
+      const document = yield* Effect.fork(post("/v1/ocr", six, "image/tiff"))
+      yield* pool.stats.pipe(Effect.repeat({ schedule: Schedule.spaced("5 millis"), until: (stats) => stats.busy === 1 }), Effect.timeout("30 seconds"))
+      // Once the document is admitted, six clients send short requests back to back, keeping the one-task queue full.
+      const others: Array<number> = []
+      const client = post("/v1/ocr", fixture("simple.png"), "image/png").pipe(Effect.tap((reply) => others.push(reply.status)), Effect.forever)
+      const load = yield* Effect.fork(Effect.all(Array.from({ length: 6 }, () => client), { concurrency: 6 }))
+      const reply = yield* Fiber.join(document)
+      yield* Fiber.interrupt(load)
+      const body = yield* ocrAnswer(reply)
+      assert.deepStrictEqual(body.pages.map((p) => p.text.trim()), Array.from({ length: 6 }, () => "Tesseract.js"))
+      // The queue was really full meanwhile: some of the other requests were refused.
+      assert.include(others, 503)
     }))
 })
