@@ -23,6 +23,7 @@ run(process.argv).pipe(
     BatchFailed: (error) => exitWith(1, error.message),
     ModelsFetchFailed: (error) => exitWith(1, error.message),
     PathUnusable: (error) => exitWith(2, error.message),
+    OptionInvalid: (error) => exitWith(2, error.message),
     ServerUnreachable: (error) => exitWith(3, error.message),
     TokenRefused: (error) => exitWith(4, error.message),
     AddressUnavailable: (error) => exitWith(1, error.message)

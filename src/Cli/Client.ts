@@ -2,7 +2,8 @@
  * `inferd ocr|faces|audio <file|dir...>`: sends each input to a running daemon (or, with `--local`, to a worker
  * pool in this process), writes one `<name>.json` per input into `--out` (the input's path below the folder the
  * inputs share; `ocr --format text|hocr|tsv|pdf` writes `<name>.txt`, `.hocr`, `.tsv`, `.pdf`), shows progress on
- * a terminal and prints JSON lines with `--json`.
+ * a terminal and prints JSON lines with `--json`. Each command's other flags are its route's query options
+ * (RouteOptions.ts).
  */
 import { Args, Command, HelpDoc, Options } from "@effect/cli"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -15,9 +16,10 @@ import * as UndiciClient from "../Layers/UndiciClient.js"
 import * as OcrDocument from "../Layers/OcrDocument.js"
 import * as Tasks from "../Pool/Tasks.js"
 import * as WorkerPool from "../Pool/WorkerPool.js"
-import { defaultOcrOptions, FACE_DEFAULTS, type OcrFormat } from "../Workers/Protocol.js"
+import type { OcrFormat } from "../Workers/Protocol.js"
 import { expand, extensions, type Input, type Kind, unusable } from "./Inputs.js"
 import * as Progress from "./Progress.js"
+import * as RouteOptions from "./RouteOptions.js"
 
 /** Some inputs could not be processed, or a folder held none (each is reported; the others were written). */
 export class BatchFailed extends Data.TaggedError("BatchFailed")<{ readonly message: string }> {}
@@ -35,25 +37,22 @@ class InputFailed extends Data.TaggedError("InputFailed")<{ readonly error: unkn
 export const EXIT_CODES = [
   ["0", "every input has its result"],
   ["1", "some inputs failed (each has <name>.error.json), or a folder held no input"],
-  ["2", "wrong usage: a missing argument, an unknown option, a path that does not exist, an --out that is not a folder"],
+  ["2", "wrong usage: a missing argument, an unknown option or a value out of its range, a path that does not exist, an --out that is not a folder"],
   ["3", "no daemon answers at --server"],
   ["4", "the daemon refused the token (401): set INFERD_API_TOKEN or --token"]
 ] as const
 
 const routes: Record<Kind, string> = { ocr: "/v1/ocr", faces: "/v1/faces/detect", audio: "/v1/audio/analyze" }
 
-/** How `ocr` reads and writes (`--format`, `--lang`); the other commands answer JSON. */
-export interface Reading {
-  readonly format: OcrFormat
-  readonly lang: string
-}
-
 /** An input's answer: JSON, or the bytes of the format asked for. */
 type Answer = { readonly json: unknown } | { readonly bytes: Uint8Array }
 
-type Runner = (kind: Kind, bytes: Uint8Array, input: Input) => Effect.Effect<Answer, InputFailed | TokenRefused>
+type Runner = (bytes: Uint8Array, input: Input) => Effect.Effect<Answer, InputFailed | TokenRefused>
 
-const remote = (server: string, token: Option.Option<Redacted.Redacted>, reading: Reading) =>
+/** What a result is written as: `ocr --format`'s choice, else JSON. */
+const formatOf = (settings: RouteOptions.Settings): OcrFormat => settings.kind === "ocr" ? settings.options.format : "json"
+
+const remote = (server: string, token: Option.Option<Redacted.Redacted>, settings: RouteOptions.Settings) =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     yield* client.get(`${server}/health/live`).pipe(
@@ -65,9 +64,10 @@ const remote = (server: string, token: Option.Option<Redacted.Redacted>, reading
       server,
       message: `${server} answered 401 Unauthorized: ${Option.isSome(token) ? "it refused the token" : "it needs a token"} (set INFERD_API_TOKEN or pass --token)`
     })
-    const query = `?format=${reading.format}&lang=${encodeURIComponent(reading.lang)}`
-    const run: Runner = (kind, bytes, input) =>
-      client.execute(HttpClientRequest.post(`${server}${routes[kind]}${kind === "ocr" ? query : ""}`).pipe(
+    const url = `${server}${routes[settings.kind]}`
+    const run: Runner = (bytes, input) =>
+      client.execute(HttpClientRequest.post(url).pipe(
+        HttpClientRequest.setUrlParams(settings.query),
         HttpClientRequest.bodyUint8Array(bytes, input.contentType),
         Option.isSome(token) ? HttpClientRequest.bearerToken(Redacted.value(token.value)) : (r) => r
       )).pipe(
@@ -78,32 +78,38 @@ const remote = (server: string, token: Option.Option<Redacted.Redacted>, reading
           const json = (): unknown => type.startsWith("application/json") ? JSON.parse(new TextDecoder().decode(body)) : { _tag: "RequestFailed", message: `HTTP ${status}` }
           if (status === 401) return Effect.fail(refused)
           if (status >= 400) return Effect.fail(new InputFailed({ error: json() }))
-          return Effect.succeed(kind === "ocr" && reading.format !== "json" ? { bytes: body } : { json: json() })
+          return Effect.succeed(formatOf(settings) !== "json" ? { bytes: body } : { json: json() })
         })
       )
     return run
   })
 
-const local = (reading: Reading) =>
+/** The task of one input on this process's pool, with the options the route would give it. */
+const task = (pool: WorkerPool.WorkerPool["Type"], maxPages: number, settings: RouteOptions.Settings, bytes: Uint8Array): Effect.Effect<Answer, unknown> => {
+  switch (settings.kind) {
+    case "ocr": {
+      const { timeoutMs, ...ocr } = settings.options
+      return Effect.flatMap(OcrDocument.read(pool, bytes, { maxPages, ocr, timeout: timeoutMs }), (read): Effect.Effect<Answer, unknown> =>
+        ocr.format === "json"
+          ? Effect.succeed({ json: read.result })
+          : Effect.map(OcrDocument.output(pool, read, ocr.format), ({ body }) => ({ bytes: typeof body === "string" ? new TextEncoder().encode(body) : body })))
+    }
+    case "faces": {
+      const { model, minScore, timeoutMs } = settings.options
+      return Effect.map(pool.submit<unknown, unknown>(Tasks.detectFaces(bytes, { model, minScore, embed: false }), { timeout: timeoutMs }), (json) => ({ json }))
+    }
+    case "audio": {
+      const { timeoutMs, ...vad } = settings.options
+      return Effect.map(pool.submit<unknown, unknown>(Tasks.analyzeAudio(bytes, vad), { timeout: timeoutMs }), (json) => ({ json }))
+    }
+  }
+}
+
+const local = (settings: RouteOptions.Settings) =>
   Effect.gen(function*() {
     const pool = yield* WorkerPool.WorkerPool
     const maxPages = yield* OcrDocument.maxPages
-    const ocr = (bytes: Uint8Array) =>
-      Effect.flatMap(OcrDocument.read(pool, bytes, { maxPages, ocr: { ...defaultOcrOptions, ...reading } }), (read): Effect.Effect<Answer, unknown> =>
-        reading.format === "json"
-          ? Effect.succeed({ json: read.result })
-          : Effect.map(OcrDocument.output(pool, read, reading.format), ({ body }) => ({ bytes: typeof body === "string" ? new TextEncoder().encode(body) : body })))
-    const run: Runner = (kind, bytes) => {
-      const answer: Effect.Effect<Answer, unknown> = kind === "ocr"
-        ? ocr(bytes)
-        : Effect.map(
-          kind === "faces"
-            ? pool.submit<unknown, unknown>(Tasks.detectFaces(bytes, { ...FACE_DEFAULTS, embed: false }))
-            : pool.submit<unknown, unknown>(Tasks.analyzeAudio(bytes, { threshold: 0.5, minSpeechMs: 250, minSilenceMs: 100, speechPadMs: 30 })),
-          (json) => ({ json })
-        )
-      return answer.pipe(Effect.mapError((error) => new InputFailed({ error })))
-    }
+    const run: Runner = (bytes) => Effect.mapError(task(pool, maxPages, settings, bytes), (error) => new InputFailed({ error }))
     return run
   })
 
@@ -127,18 +133,6 @@ const options = {
   )
 }
 
-/** `ocr`'s own options; the other commands have none of them and answer JSON. */
-const reading = {
-  ocr: Options.all({
-    format: Options.choice("format", ["json", "text", "hocr", "tsv", "pdf"]).pipe(
-      Options.withDefault("json" as const),
-      Options.withDescription("what each result is written as: <name>.json, .txt, .hocr, .tsv or a searchable .pdf (default json)")
-    ),
-    lang: Options.text("lang").pipe(Options.withPseudoName("LANGS"), Options.withDefault("eng"), Options.withDescription("the languages to read, joined by + (default eng; see /v1/ocr/languages)"))
-  }),
-  json: Options.none.pipe(Options.map((): Reading => ({ format: "json", lang: "eng" })))
-}
-
 /** `_tag: message` of a typed error body, else the body as JSON: one line either way. */
 const describe = (error: unknown) =>
   Predicate.hasProperty(error, "_tag") && Predicate.hasProperty(error, "message") ? `${String(error._tag)}: ${String(error.message)}` : JSON.stringify(error)
@@ -147,10 +141,10 @@ interface BatchOptions {
   readonly out: string
   readonly json: boolean
   readonly concurrency: number
-  readonly reading: Reading
+  readonly format: OcrFormat
 }
 
-const batch = (kind: Kind, run: Runner, inputs: ReadonlyArray<Input>, o: BatchOptions) =>
+const batch = (run: Runner, inputs: ReadonlyArray<Input>, o: BatchOptions) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -159,11 +153,11 @@ const batch = (kind: Kind, run: Runner, inputs: ReadonlyArray<Input>, o: BatchOp
       Effect.gen(function*() {
         const result = yield* fs.readFile(input.path).pipe(
           Effect.mapError((error) => new InputFailed({ error: { _tag: "Unreadable", message: unusable(input.path, error).message } })),
-          Effect.flatMap((bytes) => run(kind, bytes, input)),
+          Effect.flatMap((bytes) => run(bytes, input)),
           Effect.map((answer) => ({ ok: true, body: "json" in answer ? answer.json : answer.bytes })),
           Effect.catchTag("InputFailed", (failure) => Effect.succeed({ ok: false, body: failure.error }))
         )
-        const extension = kind === "ocr" ? OcrDocument.extensions[o.reading.format] : "json"
+        const extension = OcrDocument.extensions[o.format]
         const target = path.join(o.out, result.ok ? `${input.name}.${extension}` : `${input.name}.error.json`)
         const contents = result.body instanceof Uint8Array ? result.body : new TextEncoder().encode(JSON.stringify(result.body, null, 2) + "\n")
         yield* fs.makeDirectory(path.dirname(target), { recursive: true }).pipe(
@@ -179,18 +173,20 @@ const batch = (kind: Kind, run: Runner, inputs: ReadonlyArray<Input>, o: BatchOp
     return yield* progress.summary
   })
 
-const command = (kind: Kind, noun: string, description: string, reads: Options.Options<Reading> = reading.json) =>
-  Command.make(kind, { paths, ...options, reading: reads }, (o) =>
+const command = <K extends Kind>(kind: K, noun: string, description: string) =>
+  Command.make(kind, { paths, ...options, flags: RouteOptions.flags[kind] }, (o) =>
     Effect.gen(function*() {
+      const settings = yield* RouteOptions.settle(kind, o.flags)
       const { emptyFolders, inputs } = yield* expand(kind, o.paths)
       // Before anything is sent: an --out that cannot be a folder would waste every answer.
       yield* Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeDirectory(o.out, { recursive: true })).pipe(
         Effect.mapError((error) => unusable(o.out, error))
       )
       for (const folder of emptyFolders) yield* Console.error(`warning: ${folder} holds no ${noun} (${extensions(kind)})`)
+      const batchOptions = { ...o, format: formatOf(settings) }
       const run = o.local
-        ? Effect.flatMap(local(o.reading), (runner) => batch(kind, runner, inputs, o)).pipe(Effect.provide(WorkerPool.layer.pipe(Layer.provide(CpuLimit.layer))))
-        : Effect.flatMap(remote(o.server.replace(/\/+$/, ""), o.token, o.reading), (runner) => batch(kind, runner, inputs, o))
+        ? Effect.flatMap(local(settings), (runner) => batch(runner, inputs, batchOptions)).pipe(Effect.provide(WorkerPool.layer.pipe(Layer.provide(CpuLimit.layer))))
+        : Effect.flatMap(remote(o.server.replace(/\/+$/, ""), o.token, settings), (runner) => batch(runner, inputs, batchOptions))
       const { done, failed } = inputs.length === 0 ? { done: 0, failed: 0 } : yield* run
       if (!o.json && done > 0) yield* Console.error(`${done - failed} of ${done} done, results in ${o.out}`)
       if (failed > 0) return yield* new BatchFailed({ message: `${failed} of ${done} inputs failed` })
@@ -202,6 +198,6 @@ const command = (kind: Kind, noun: string, description: string, reads: Options.O
     HelpDoc.descriptionList(Arr.map(EXIT_CODES, ([code, meaning]) => [HelpDoc.getSpan(HelpDoc.p(code)), HelpDoc.p(meaning)] as const))
   ])))
 
-export const ocr = command("ocr", "images or PDFs", "OCR images and PDFs, every page (files or folders of them)", reading.ocr)
+export const ocr = command("ocr", "images or PDFs", "OCR images and PDFs, every page (files or folders of them)")
 export const faces = command("faces", "images", "detect faces in images (files or folders of them)")
 export const audio = command("audio", "audio files", "find speech in audio files (files or folders of them)")

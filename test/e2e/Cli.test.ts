@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest"
 import { spawnSync } from "node:child_process"
 import { bin, freePort, ready, startDaemon } from "../support/daemon.js"
+import * as shared from "../support/shared.js"
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -79,6 +80,59 @@ describe("inferd CLI", () => {
     }
   }, 180_000)
 
+  it("each command's flags are its route's options: sent to the daemon, run by --local alike, checked as the route checks them", async () => {
+    const daemon = await startDaemon({ INFERD_WORKERS: "1", INFERD_MODELS_DIR: shared.file("data/models") })
+    try {
+      expect(await ready(daemon), daemon.log()).toBe(true)
+      const out = temp("out")
+      const json = <A>(name: string) => JSON.parse(readFileSync(join(out, name), "utf8")) as A
+      // --local reads the face models from INFERD_MODELS_DIR, as the daemon does.
+      const run = (args: ReadonlyArray<string>) => inferd([...args, "--server", daemon.base, "--out", out], { INFERD_MODELS_DIR: shared.file("data/models") })
+
+      // OCR: --psm 7 (one line) with --format text writes the text; a mode out of range is wrong usage, said as the API says it.
+      expect(run(["ocr", fixture("images/simple.png"), "--psm", "7", "--format", "text"]).status).toBe(0)
+      expect(readFileSync(join(out, "simple.png.txt"), "utf8").trim()).toBe("Tesseract.js")
+      const badPsm = run(["ocr", fixture("images/simple.png"), "--psm", "14"])
+      expect([badPsm.status, lines(badPsm.stderr)]).toEqual([2, ["inferd: --psm takes an integer from 0 to 13 (got \"14\")"]])
+      const badLang = run(["ocr", fixture("images/simple.png"), "--lang", "eng+xx"])
+      expect(badLang.status, badLang.stderr).toBe(1)
+      expect(json<{ _tag: string }>("simple.png.error.json")._tag).toBe("UnknownLanguage")
+      const late = run(["ocr", fixture("images/testocr.png"), "--timeout-ms", "1"])
+      expect(late.status).toBe(1)
+      expect(json<{ _tag: string; timeoutMs: number }>("testocr.png.error.json")).toMatchObject({ _tag: "TaskTimeout", timeoutMs: 1 })
+
+      // Audio: the VAD's options change the segments, the same through the daemon and --local.
+      const wav = fixture("audio/vad-4-segment-test_16k.wav")
+      const segments = (args: ReadonlyArray<string>) => {
+        const done = run(["audio", wav, ...args])
+        expect(done.status, done.stderr).toBe(0)
+        return json<{ speech: ReadonlyArray<unknown> }>("vad-4-segment-test_16k.wav.json").speech
+      }
+      const strict = ["--threshold", "0.6", "--min-speech-ms", "1500", "--min-silence-ms", "300", "--speech-pad-ms", "0"]
+      const defaults = segments([])
+      expect(defaults.length).toBeGreaterThan(0)
+      const remote = segments(strict)
+      expect(remote).not.toEqual(defaults)
+      expect(segments([...strict, "--local"])).toEqual(remote)
+      const badThreshold = run(["audio", wav, "--threshold", "1.5"])
+      expect([badThreshold.status, lines(badThreshold.stderr)]).toEqual([2, ["inferd: --threshold takes a number from 0.01 to 0.99 (got \"1.5\")"]])
+
+      // Faces: --min-score is the detector's bar; no face of this photo reaches 0.99.
+      if (shared.has("faces through the CLI", "data/models/yunet_s_dynamic.onnx", "data/images/faces/two_people.jpg")) {
+        const photo = shared.file("data/images/faces/two_people.jpg")
+        const faces = (args: ReadonlyArray<string>) => {
+          const done = run(["faces", photo, ...args])
+          expect(done.status, done.stderr).toBe(0)
+          return json<{ faces: ReadonlyArray<unknown> }>("two_people.jpg.json").faces.length
+        }
+        expect([faces([]), faces(["--min-score", "0.99"]), faces(["--model", "fast", "--local"])]).toEqual([2, 0, 2])
+      }
+    } finally {
+      daemon.child.kill("SIGTERM")
+      await daemon.exit
+    }
+  }, 180_000)
+
   it("exits 3 when no daemon answers, saying why", async () => {
     const server = `http://127.0.0.1:${await freePort()}`
     const run = inferd(["ocr", fixture("images/simple.png"), "--server", server, "--out", temp("out")])
@@ -116,8 +170,10 @@ describe("inferd CLI", () => {
     const help = inferd(["ocr", "--help"])
     expect(help.status).toBe(0)
     const text = help.stdout.replace(/\x1b\[[0-9;]*m/g, "")
-    expect(text).toContain("$ ocr [--server URL] [--out DIR] [--json] [--local] [--concurrency N] [--token TOKEN] [--format json | text | hocr | tsv | pdf] [--lang LANGS] <file|dir>...")
-    for (const fact of ["(default http://127.0.0.1:8080)", "(default: the current folder)", "(default 4)", "(default: INFERD_API_TOKEN, else none)", "(default json)", "(default eng;", "EXIT CODES"]) {
+    expect(text).toContain(
+      "$ ocr [--server URL] [--out DIR] [--json] [--local] [--concurrency N] [--token TOKEN] [--lang LANGS] [--psm 0-13] [--dpi 36-600] [--ocr auto | force] [--format json | text | hocr | tsv | pdf] [--timeout-ms MS] <file|dir>..."
+    )
+    for (const fact of ["(default http://127.0.0.1:8080)", "(default: the current folder)", "(default 4)", "(default: INFERD_API_TOKEN, else none)", "(default json)", "(default eng;", "(default 300)", "(default auto)", "EXIT CODES"]) {
       expect(text).toContain(fact)
     }
     for (const code of ["0", "1", "2", "3", "4"]) expect(text).toMatch(new RegExp(`\\n\\s*${code}\\n\\s+\\S`))
