@@ -10,7 +10,7 @@
  * At start, a file whose result already exists is moved to `done/` without running it again.
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Clock, Config, Data, DateTime, Duration, Effect, Either, Layer, Ref, Schema } from "effect"
+import { Clock, Config, Data, DateTime, Duration, Effect, Either, Layer, Option, Ref, Schema } from "effect"
 import * as OcrDocument from "../Layers/OcrDocument.js"
 import { WorkerPool } from "../Pool/WorkerPool.js"
 import { defaultOcrOptions, type OcrOptions } from "../Workers/Protocol.js"
@@ -73,6 +73,9 @@ const refusal = (name: string, extension: string) => {
   return `the inbox does not read ${extension} files; ${images}`
 }
 
+const inRange = (config: Config.Config<number>, min: number, max: number) =>
+  Config.validate(config, { message: `takes an integer from ${min} to ${max}`, validation: (n) => n >= min && n <= max })
+
 /** The inbox's configuration. */
 export const config = Config.all({
   /** `INFERD_INBOX`: the folder watched (default `./var/inbox`); it and its subfolders are created if missing. */
@@ -85,7 +88,11 @@ export const config = Config.all({
   /** `INFERD_INBOX_FORMAT`: what each result is written as (default `json`; `text`, `hocr`, `tsv`, `pdf`). */
   format: Config.literal("json", "text", "hocr", "tsv", "pdf")("INFERD_INBOX_FORMAT").pipe(Config.withDefault("json" as const)),
   /** `INFERD_INBOX_LANG`: the languages files are read in (default `eng`; `deu+eng`…). */
-  lang: Config.string("INFERD_INBOX_LANG").pipe(Config.withDefault("eng"))
+  lang: Config.string("INFERD_INBOX_LANG").pipe(Config.withDefault("eng")),
+  /** `INFERD_INBOX_PSM`, `_DPI`, `_OCR`: the other options of `POST /v1/ocr`, with its ranges and defaults. */
+  psm: Config.option(inRange(Config.integer("INFERD_INBOX_PSM"), 0, 13)),
+  dpi: inRange(Config.integer("INFERD_INBOX_DPI"), 36, 600).pipe(Config.withDefault(defaultOcrOptions.dpi)),
+  ocr: Config.literal("auto", "force")("INFERD_INBOX_OCR").pipe(Config.withDefault(defaultOcrOptions.ocr))
 })
 
 const now = Effect.map(DateTime.now, DateTime.formatIso)
@@ -217,8 +224,8 @@ export const makeScanner = (options: ScannerOptions) =>
 
 /** The `inbox` loop, registered in `Loops`, stopped with the layer's scope. */
 export const layer = Layer.scopedDiscard(Effect.gen(function*() {
-  const { dir, format, interval, lang, maxBytes, maxPages } = yield* config
-  const scanner = yield* makeScanner({ dir, maxBytes, maxPages, ocr: { ...defaultOcrOptions, format, lang } })
+  const { dir, dpi, format, interval, lang, maxBytes, maxPages, ocr, psm } = yield* config
+  const scanner = yield* makeScanner({ dir, maxBytes, maxPages, ocr: { lang, psm: Option.getOrUndefined(psm), dpi, ocr, format } })
   // A long backlog is one long scan, so the timeout only guards against a hang.
   const loop = yield* Loop.make({ name: "inbox", interval, body: scanner.scanOnce, attemptTimeout: "1 hour" })
   const loops = yield* Loops

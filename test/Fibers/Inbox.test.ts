@@ -257,4 +257,18 @@ describe("Inbox", () => {
       assert.deepStrictEqual(ls(NodePath.join(dir, "outbox")), ["scan.png.json"])
       assert.deepStrictEqual(yield* pool.calls, ["looped"])
     }))
+
+  it.effect("INFERD_INBOX_PSM, _DPI and _OCR are POST /v1/ocr's options, with its ranges and defaults", () =>
+    Effect.gen(function*() {
+      const read = (entries: ReadonlyArray<readonly [string, string]>) =>
+        Effect.withConfigProvider(Inbox.config, ConfigProvider.fromMap(new Map(entries)))
+      const defaults = yield* read([])
+      assert.deepStrictEqual([defaults.psm, defaults.dpi, defaults.ocr, defaults.lang, defaults.format], [Option.none(), 300, "auto", "eng", "json"])
+      const given = yield* read([["INFERD_INBOX_PSM", "6"], ["INFERD_INBOX_DPI", "150"], ["INFERD_INBOX_OCR", "force"]])
+      assert.deepStrictEqual([given.psm, given.dpi, given.ocr], [Option.some(6), 150, "force"])
+      for (const [key, value] of [["INFERD_INBOX_PSM", "14"], ["INFERD_INBOX_DPI", "20"], ["INFERD_INBOX_OCR", "always"]] as const) {
+        const refused = yield* Effect.flip(read([[key, value]]))
+        assert.include(String(refused), key)
+      }
+    }))
 })
