@@ -36,10 +36,13 @@ const pathOf = (url: string) => url.split("?")[0]!
 const malformed = (request: HttpServerRequest.HttpServerRequest, error: HttpApiError.HttpApiDecodeError) => {
   const issue = error.issues[0]
   const name = issue === undefined || issue.path.length === 0 ? undefined : String(issue.path[0])
-  const given = name === undefined ? null : new URLSearchParams(request.url.split("?")[1] ?? "").get(name)
-  const what = issue?.message.split("\n")[0] ?? "the request does not match the route's schema"
+  const given = name === undefined ? [] : new URLSearchParams(request.url.split("?")[1] ?? "").getAll(name)
+  // An option given twice decodes as a list, which no option takes: say so rather than quote one of them.
+  const what = given.length > 1
+    ? `is given ${given.length} times (${given.map((value) => `"${value}"`).join(", ")}): give it once`
+    : issue?.message.split("\n")[0] ?? "the request does not match the route's schema"
   return new MalformedRequest({
-    message: name === undefined ? what : `${name} ${what}${given === null ? "" : ` (got "${given}")`}`,
+    message: name === undefined ? what : `${name} ${what}${given.length === 1 ? ` (got "${given[0]}")` : ""}`,
     ...(name === undefined ? {} : { parameter: name })
   })
 }

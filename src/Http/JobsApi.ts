@@ -7,7 +7,7 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { JobFinished, JobKind, JobNotFound, JobsUnavailable, JobState } from "../Jobs/Job.js"
+import { isCursor, JobFinished, JobKind, JobNotFound, JobsUnavailable, JobState } from "../Jobs/Job.js"
 import { AudioTooLong, AudioUndecodable, ImageTooLarge, ImageUndecodable } from "../Workers/Protocol.js"
 import { Accepted } from "./Accepted.js"
 import { JobView, JobViewList } from "./JobView.js"
@@ -45,7 +45,10 @@ export const SubmitParams = Schema.Struct({
 export const ListParams = Schema.Struct({
   state: Schema.optional(Query.literal(JobState.literals, "only jobs in this state")),
   limit: Schema.optionalWith(Query.integer({ min: 1, max: 1000, example: 100, description: "jobs per page (default 100)" }), { default: () => 100 }),
-  cursor: Schema.optional(Schema.String.annotations({ description: "`next` from the previous page" }))
+  cursor: Schema.optional(Schema.String.pipe(Schema.filter(isCursor)).annotations({
+    description: "`next` from the previous page",
+    message: () => ({ message: "takes the `next` of a previous page", override: true })
+  }))
 })
 
 export class JobsApi extends HttpApiGroup.make("jobs")

@@ -4,7 +4,7 @@
  * that ran it and how many attempts it took.
  */
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
-import { Config, Schema } from "effect"
+import { Config, Option, Schema } from "effect"
 import { FaceModel, OcrOptions as DocumentOptions } from "../Workers/Protocol.js"
 
 export const JobKind = Schema.Literal("ocr", "faces.detect", "faces.embed", "audio.analyze")
@@ -104,3 +104,9 @@ export class JobsUnavailable extends Schema.TaggedError<JobsUnavailable>()(
   { message: Schema.String },
   HttpApiSchema.annotations({ status: 503 })
 ) {}
+
+/** A listing's cursor: the last listed job's creation time and id, so a page never shifts when new jobs arrive. */
+export const Cursor = Schema.compose(Schema.StringFromBase64Url, Schema.parseJson(Schema.Tuple(Schema.Number, Schema.String)))
+
+/** Whether `cursor` is one a listing gave (a `next`), rather than text that would silently list from the start. */
+export const isCursor = (cursor: string) => Option.isSome(Schema.decodeUnknownOption(Cursor)(cursor))

@@ -9,7 +9,7 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Context, Effect, Layer, Option, Schedule, Schema } from "effect"
-import { type Job, type JobError, JobKind, type JobList, JobRequest, JobState } from "./Job.js"
+import { Cursor, type Job, type JobError, JobKind, type JobList, JobRequest, JobState } from "./Job.js"
 
 export interface ListOptions {
   readonly state?: JobState | undefined
@@ -91,8 +91,6 @@ const toJob = (raw: unknown): Job => {
   }
 }
 
-/** A cursor is the last listed job's creation time and id, so a page never shifts when new jobs arrive. */
-const Cursor = Schema.compose(Schema.StringFromBase64Url, Schema.parseJson(Schema.Tuple(Schema.Number, Schema.String)))
 const encodeCursor = Schema.encodeSync(Cursor)
 const decodeCursor = Schema.decodeUnknownOption(Cursor)
 

@@ -142,6 +142,15 @@ layer(testServer({ pool: { size: 2, settings: WorkerSettings.forTests({ modelsDi
       assert.isAtLeast(all.jobs.length, 5)
       const wrong = yield* send(HttpClientRequest.get("/v1/jobs?state=sleeping"))
       assert.strictEqual(wrong.status, 400)
+      // A cursor no listing gave would silently list from the start; an option given twice is not one value.
+      for (const [query, parameter, says] of [
+        ["cursor=garbage", "cursor", "cursor takes the `next` of a previous page (got \"garbage\")"],
+        ["state=done&state=failed", "state", "state is given 2 times (\"done\", \"failed\"): give it once"]
+      ] as const) {
+        const refused = yield* send(HttpClientRequest.get(`/v1/jobs?${query}`))
+        assert.strictEqual(refused.status, 400, query)
+        assert.deepInclude(yield* decodeAs(MalformedRequest)(refused), { parameter, message: says })
+      }
     }))
 
   it.effect("DELETE cancels: a running job stops, a queued one never runs, an ended one is a 409", () =>
