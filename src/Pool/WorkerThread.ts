@@ -114,12 +114,22 @@ export const spawn = (options: ThreadOptions): Effect.Effect<WorkerThread, Threa
     } satisfies WorkerThread
   })
 
-/** Asks the thread to close (its engines are released), and terminates it if it has not ended in time. */
+/**
+ * Asks the thread to close (its engines are released), and terminates it if it has not ended in time. The
+ * wait for `terminate()` is bounded too: it resolves once the thread has exited, and a thread exits only after
+ * the threads it started are joined, so one of those stuck in native code (a PDF renderer terminated mid-page,
+ * still inside the canvas library) would hold the pool's shutdown for as long as that code runs.
+ */
 const close = (thread: Thread, ended: Deferred.Deferred<string>, timeoutMs: number) =>
   Effect.gen(function*() {
     if (yield* Deferred.isDone(ended)) return
     const message: ToWorker = "close"
     thread.postMessage(message)
     const closed = yield* Deferred.await(ended).pipe(Effect.interruptible, Effect.timeout(timeoutMs), Effect.option)
-    if (closed._tag === "None") yield* Effect.promise(() => thread.terminate())
+    if (closed._tag === "Some") return
+    const terminated = yield* Effect.promise(() => thread.terminate()).pipe(Effect.timeout(timeoutMs), Effect.option)
+    if (terminated._tag === "None") {
+      thread.unref()
+      yield* Effect.logWarning(`worker thread ${thread.threadId} had not stopped ${timeoutMs} ms after it was terminated (native code still running in it or a thread it started): left to end by itself`)
+    }
   })
