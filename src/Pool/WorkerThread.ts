@@ -127,7 +127,8 @@ const close = (thread: Thread, ended: Deferred.Deferred<string>, timeoutMs: numb
     thread.postMessage(message)
     const closed = yield* Deferred.await(ended).pipe(Effect.interruptible, Effect.timeout(timeoutMs), Effect.option)
     if (closed._tag === "Some") return
-    const terminated = yield* Effect.promise(() => thread.terminate()).pipe(Effect.timeout(timeoutMs), Effect.option)
+    // Interruptible: a release runs uninterruptibly, where the timeout could not stop the wait.
+    const terminated = yield* Effect.promise(() => thread.terminate()).pipe(Effect.interruptible, Effect.timeout(timeoutMs), Effect.option)
     if (terminated._tag === "None") {
       thread.unref()
       yield* Effect.logWarning(`worker thread ${thread.threadId} had not stopped ${timeoutMs} ms after it was terminated (native code still running in it or a thread it started): left to end by itself`)
