@@ -3,6 +3,89 @@
  * test/fixtures/images/testocr.png, the faces of a shared photo, the VAD fixture), with long lists cut to their
  * first items (an embedding has 128 numbers, a page dozens of words) so that /docs stays readable.
  */
+/** An OCR job as the API shows it: the example of a job, and of a listing's one entry. */
+const ocrJob = {
+  "id": "d10cd66d-858d-4669-875d-6c1a0520fa19",
+  "state": "done",
+  "progress": 1,
+  "runner": "127.0.0.1:34431",
+  "attempts": 1,
+  "createdAt": "2026-12-02T02:18:48.063Z",
+  "updatedAt": "2026-12-02T02:18:48.902Z",
+  "startedAt": "2026-12-02T02:18:48.097Z",
+  "kind": "ocr",
+  "options": {
+    "lang": "eng",
+    "dpi": 300,
+    "ocr": "auto",
+    "format": "json"
+  },
+  "result": {
+    "text": "This is a lot of 12 point text to test the\nocr code and see if it works on all types\nof file format.\n\nThe quick brown…",
+    "confidence": 94,
+    "words": [
+      {
+        "text": "This",
+        "confidence": 95.1569,
+        "bbox": {
+          "x0": 36,
+          "y0": 92,
+          "x1": 96,
+          "y1": 116
+        },
+        "page": 1
+      },
+      {
+        "text": "is",
+        "confidence": 95.1569,
+        "bbox": {
+          "x0": 109,
+          "y0": 92,
+          "x1": 129,
+          "y1": 116
+        },
+        "page": 1
+      }
+    ],
+    "width": 640,
+    "height": 480,
+    "durationMs": 736,
+    "pages": [
+      {
+        "page": 1,
+        "source": "ocr",
+        "text": "This is a lot of 12 point text to test the\nocr code and see if it works on all types\nof file format.\n\nThe quick brown…",
+        "confidence": 94,
+        "words": [
+          {
+            "text": "This",
+            "confidence": 95.1569,
+            "bbox": {
+              "x0": 36,
+              "y0": 92,
+              "x1": 96,
+              "y1": 116
+            }
+          },
+          {
+            "text": "is",
+            "confidence": 95.1569,
+            "bbox": {
+              "x0": 109,
+              "y0": 92,
+              "x1": 129,
+              "y1": 116
+            }
+          }
+        ],
+        "width": 640,
+        "height": 480,
+        "durationMs": 736
+      }
+    ]
+  }
+}
+
 export const examples: Record<string, unknown> = {
   "Status": {
     "status": "ok",
@@ -421,171 +504,9 @@ export const examples: Record<string, unknown> = {
     "state": "queued",
     "location": "/v1/jobs/d10cd66d-858d-4669-875d-6c1a0520fa19"
   },
-  "OcrJob": {
-    "id": "d10cd66d-858d-4669-875d-6c1a0520fa19",
-    "state": "done",
-    "progress": 1,
-    "runner": "127.0.0.1:34431",
-    "attempts": 1,
-    "createdAt": "2026-12-02T02:18:48.063Z",
-    "updatedAt": "2026-12-02T02:18:48.902Z",
-    "startedAt": "2026-12-02T02:18:48.097Z",
-    "kind": "ocr",
-    "options": {
-      "lang": "eng",
-      "dpi": 300,
-      "ocr": "auto",
-      "format": "json"
-    },
-    "result": {
-      "text": "This is a lot of 12 point text to test the\nocr code and see if it works on all types\nof file format.\n\nThe quick brown…",
-      "confidence": 94,
-      "words": [
-        {
-          "text": "This",
-          "confidence": 95.1569,
-          "bbox": {
-            "x0": 36,
-            "y0": 92,
-            "x1": 96,
-            "y1": 116
-          },
-          "page": 1
-        },
-        {
-          "text": "is",
-          "confidence": 95.1569,
-          "bbox": {
-            "x0": 109,
-            "y0": 92,
-            "x1": 129,
-            "y1": 116
-          },
-          "page": 1
-        }
-      ],
-      "width": 640,
-      "height": 480,
-      "durationMs": 736,
-      "pages": [
-        {
-          "page": 1,
-          "source": "ocr",
-          "text": "This is a lot of 12 point text to test the\nocr code and see if it works on all types\nof file format.\n\nThe quick brown…",
-          "confidence": 94,
-          "words": [
-            {
-              "text": "This",
-              "confidence": 95.1569,
-              "bbox": {
-                "x0": 36,
-                "y0": 92,
-                "x1": 96,
-                "y1": 116
-              }
-            },
-            {
-              "text": "is",
-              "confidence": 95.1569,
-              "bbox": {
-                "x0": 109,
-                "y0": 92,
-                "x1": 129,
-                "y1": 116
-              }
-            }
-          ],
-          "width": 640,
-          "height": 480,
-          "durationMs": 736
-        }
-      ]
-    }
-  },
+  "OcrJob": ocrJob,
   "JobList": {
-    "jobs": [
-      {
-        "id": "d10cd66d-858d-4669-875d-6c1a0520fa19",
-        "state": "done",
-        "progress": 1,
-        "runner": "127.0.0.1:34431",
-        "attempts": 1,
-        "createdAt": "2026-12-02T02:18:48.063Z",
-        "updatedAt": "2026-12-02T02:18:48.902Z",
-        "startedAt": "2026-12-02T02:18:48.097Z",
-        "kind": "ocr",
-        "options": {
-          "lang": "eng",
-          "dpi": 300,
-          "ocr": "auto",
-          "format": "json"
-        },
-        "result": {
-          "text": "This is a lot of 12 point text to test the\nocr code and see if it works on all types\nof file format.\n\nThe quick brown…",
-          "confidence": 94,
-          "words": [
-            {
-              "text": "This",
-              "confidence": 95.1569,
-              "bbox": {
-                "x0": 36,
-                "y0": 92,
-                "x1": 96,
-                "y1": 116
-              },
-              "page": 1
-            },
-            {
-              "text": "is",
-              "confidence": 95.1569,
-              "bbox": {
-                "x0": 109,
-                "y0": 92,
-                "x1": 129,
-                "y1": 116
-              },
-              "page": 1
-            }
-          ],
-          "width": 640,
-          "height": 480,
-          "durationMs": 736,
-          "pages": [
-            {
-              "page": 1,
-              "source": "ocr",
-              "text": "This is a lot of 12 point text to test the\nocr code and see if it works on all types\nof file format.\n\nThe quick brown…",
-              "confidence": 94,
-              "words": [
-                {
-                  "text": "This",
-                  "confidence": 95.1569,
-                  "bbox": {
-                    "x0": 36,
-                    "y0": 92,
-                    "x1": 96,
-                    "y1": 116
-                  }
-                },
-                {
-                  "text": "is",
-                  "confidence": 95.1569,
-                  "bbox": {
-                    "x0": 109,
-                    "y0": 92,
-                    "x1": 129,
-                    "y1": 116
-                  }
-                }
-              ],
-              "width": 640,
-              "height": 480,
-              "durationMs": 736
-            }
-          ]
-        }
-      }
-    ],
+    "jobs": [ocrJob],
     "next": null
   }
 }
